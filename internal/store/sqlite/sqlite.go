@@ -1,0 +1,242 @@
+// Package sqlite is the embedded store.Store backend, on modernc.org/sqlite.
+//
+// Writes go through one connection, so concurrent requests queue in Go
+// instead of racing for SQLite's write lock; reads use a pool of
+// connections that WAL lets run beside the writer. Other processes (the
+// fdxd CLI next to a running server) are absorbed by the busy timeout.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/fdxd/fdxd/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Store is the SQLite backend.
+type Store struct {
+	write *sql.DB
+	read  *sql.DB
+}
+
+var _ store.Store = (*Store)(nil)
+
+// busyTimeout bounds how long a statement waits for another process's lock.
+const busyTimeout = 10 * time.Second
+
+// Open opens (creating when absent) the database file at path and applies
+// pending migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	base := "file:" + (&url.URL{Path: path}).EscapedPath()
+	params := url.Values{}
+	params.Add("_pragma", "busy_timeout("+strconv.FormatInt(busyTimeout.Milliseconds(), 10)+")")
+	params.Add("_pragma", "journal_mode(WAL)")
+	params.Add("_pragma", "synchronous(NORMAL)")
+	params.Add("_pragma", "foreign_keys(1)")
+	writeDSN := base + "?" + params.Encode() + "&_txlock=immediate"
+	readDSN := base + "?" + params.Encode() + "&_pragma=query_only(1)"
+
+	write, err := sql.Open("sqlite", writeDSN)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+
+	s := &Store{write: write}
+	// The writer creates the file and switches it to WAL before any reader
+	// opens it; a query_only reader could do neither.
+	if err := s.migrate(ctx); err != nil {
+		write.Close()
+		return nil, err
+	}
+
+	read, err := sql.Open("sqlite", readDSN)
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+	}
+	readers := max(4, 2*runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(readers)
+	read.SetMaxIdleConns(readers)
+	read.SetConnMaxLifetime(0)
+	read.SetConnMaxIdleTime(0)
+	s.read = read
+	if err := read.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes both connection pools.
+func (s *Store) Close() error {
+	var errs []error
+	if s.read != nil {
+		errs = append(errs, s.read.Close())
+	}
+	errs = append(errs, s.write.Close())
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database file can still be read.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.read.QueryRowContext(ctx, "SELECT 1 FROM schema_migrations LIMIT 1").Scan(&one); err != nil {
+		return translate("ping", err)
+	}
+	return nil
+}
+
+// Migrations lists the embedded migrations in the order they apply.
+func Migrations() ([]string, error) {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// migrate applies, each in its own transaction, the embedded migrations not
+// yet recorded in schema_migrations.
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY,
+		name TEXT NOT NULL,
+		applied_at INTEGER NOT NULL
+	) STRICT`); err != nil {
+		return translate("create schema_migrations", err)
+	}
+	names, err := Migrations()
+	if err != nil {
+		return fmt.Errorf("sqlite: list migrations: %w", err)
+	}
+	for _, name := range names {
+		version, err := migrationVersion(name)
+		if err != nil {
+			return err
+		}
+		body, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("sqlite: read %s: %w", name, err)
+		}
+		err = s.tx(ctx, func(tx *sql.Tx) error {
+			var applied int
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", version).Scan(&applied); err != nil {
+				return err
+			}
+			if applied > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("apply %s: %w", name, err)
+			}
+			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+				version, strings.TrimPrefix(name, "migrations/"), micros(time.Now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// MigrationStatus reports the latest applied migration and the latest one
+// this binary knows.
+func (s *Store) MigrationStatus(ctx context.Context) (applied, known int, err error) {
+	names, err := Migrations()
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(names) > 0 {
+		if known, err = migrationVersion(names[len(names)-1]); err != nil {
+			return 0, 0, err
+		}
+	}
+	if err := s.read.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&applied); err != nil {
+		return 0, 0, translate("migration status", err)
+	}
+	return applied, known, nil
+}
+
+func migrationVersion(name string) (int, error) {
+	base := strings.TrimPrefix(name, "migrations/")
+	prefix, _, ok := strings.Cut(base, "_")
+	if !ok {
+		return 0, fmt.Errorf("sqlite: migration %s: name must start with NNNN_", name)
+	}
+	v, err := strconv.Atoi(prefix)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: migration %s: %w", name, err)
+	}
+	return v, nil
+}
+
+// tx runs fn in a write transaction (BEGIN IMMEDIATE on the one writer
+// connection) and commits when fn returns nil.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// translate turns driver errors into the store's sentinels, with context.
+func translate(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: %s: %w", op, store.ErrNotFound)
+	}
+	for _, sentinel := range []error{store.ErrNotFound, store.ErrAlreadyExists, store.ErrConflict,
+		store.ErrAlreadyRedeemed, store.ErrRefreshTokenReused, store.ErrUnavailable} {
+		if errors.Is(err, sentinel) {
+			return fmt.Errorf("sqlite: %s: %w", op, err)
+		}
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("sqlite: %s: %w (%v)", op, store.ErrAlreadyExists, err)
+		}
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN,
+			sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
+			return fmt.Errorf("sqlite: %s: %w (%v)", op, store.ErrUnavailable, err)
+		}
+	}
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("sqlite: %s: %w (%v)", op, store.ErrUnavailable, err)
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
