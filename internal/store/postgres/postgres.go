@@ -274,15 +274,29 @@ func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, fn)
 }
 
-// fail translates err like translate and, when it shows that the
-// connection to the server was lost, resets the pool: the idle connections
-// went down with the one that failed, and each would otherwise fail one
-// more request after the server is back.
+// fail translates err like translate and, when it shows that the server
+// connection was lost or ended by the server, resets the pool: the idle
+// connections went down with the one that failed, and each would otherwise
+// fail one more request after the server is back.
 func (s *Store) fail(op string, err error) error {
-	if err != nil && connectionLost(err) {
+	if err != nil && poolBroken(err) {
 		s.pool.Reset()
 	}
 	return translate(op, err)
+}
+
+// poolBroken reports errors after which no pooled connection can be
+// trusted: a lost connection, or the server ending sessions (shutdown,
+// crash, an operator terminating backends).
+func poolBroken(err error) bool {
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		switch pgErr.Code {
+		case "57P01", "57P02", "57P03":
+			return true
+		}
+		return strings.HasPrefix(pgErr.Code, "08")
+	}
+	return connectionLost(err)
 }
 
 // translate turns driver errors into the store's sentinels, with context.
@@ -291,7 +305,7 @@ func translate(op string, err error) error {
 		return nil
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("postgres: %s: %w", op, store.ErrNotFound)
+		return fmt.Errorf("postgres: %s: %w (%w)", op, store.ErrNotFound, err)
 	}
 	for _, sentinel := range []error{store.ErrNotFound, store.ErrAlreadyExists, store.ErrConflict,
 		store.ErrAlreadyRedeemed, store.ErrRefreshTokenReused, store.ErrUnavailable} {
@@ -302,16 +316,16 @@ func translate(op string, err error) error {
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
 		switch {
 		case pgErr.Code == "23505": // unique_violation
-			return fmt.Errorf("postgres: %s: %w (%v)", op, store.ErrAlreadyExists, err)
+			return fmt.Errorf("postgres: %s: %w (%w)", op, store.ErrAlreadyExists, err)
 		case pgErr.Code == "40001", pgErr.Code == "40P01": // serialization_failure, deadlock_detected
-			return fmt.Errorf("postgres: %s: %w (%v)", op, store.ErrConflict, err)
+			return fmt.Errorf("postgres: %s: %w (%w)", op, store.ErrConflict, err)
 		case unavailableCode(pgErr.Code):
-			return fmt.Errorf("postgres: %s: %w (%v)", op, store.ErrUnavailable, err)
+			return fmt.Errorf("postgres: %s: %w (%w)", op, store.ErrUnavailable, err)
 		}
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}
 	if connectionLost(err) || pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("postgres: %s: %w (%v)", op, store.ErrUnavailable, err)
+		return fmt.Errorf("postgres: %s: %w (%w)", op, store.ErrUnavailable, err)
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }
@@ -329,12 +343,9 @@ func unavailableCode(code string) bool {
 		"55P03": // lock_not_available (lock_timeout)
 		return true
 	}
-	switch code[:2] {
-	case "08", // connection exception
-		"53": // insufficient resources: too many connections, disk full, out of memory
-		return true
-	}
-	return false
+	// Class 08: connection exception. Class 53: insufficient resources (too
+	// many connections, disk full, out of memory).
+	return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "53")
 }
 
 // connectionLost reports errors that show the network connection to the
@@ -342,6 +353,11 @@ func unavailableCode(code string) bool {
 // reset, an unexpected end of stream, a connection pgx had already closed.
 func connectionLost(err error) bool {
 	if _, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return false
+	}
+	// A deadline or cancellation says nothing of the connection (and
+	// context.DeadlineExceeded is itself a net.Error).
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return false
 	}
 	if _, ok := errors.AsType[*pgconn.ConnectError](err); ok {

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +76,29 @@ func NewDatabase(t testing.TB) string {
 	})
 	u.Path = "/" + name
 	return u.String()
+}
+
+// TerminateSessions ends, from the server side, every session connected to
+// the database at dbURL (what an operator's pg_terminate_backend or a server
+// restart does to clients) and returns how many it ended.
+func TerminateSessions(t testing.TB, dbURL string) int {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatalf("parse database URL: %v", err)
+	}
+	conn, err := pgx.Connect(t.Context(), ServerURL(t))
+	if err != nil {
+		t.Fatalf("connect to the test server: %v", err)
+	}
+	defer conn.Close(context.WithoutCancel(t.Context()))
+	var n int
+	err = conn.QueryRow(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = $1 AND pid <> pg_backend_pid()`, strings.TrimPrefix(u.Path, "/")).Scan(&n)
+	if err != nil {
+		t.Fatalf("terminate sessions: %v", err)
+	}
+	return n
 }
 
 func admin(t testing.TB, ctx context.Context, server, sql string) {
