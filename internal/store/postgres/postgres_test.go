@@ -1,10 +1,13 @@
 package postgres_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -155,5 +158,109 @@ func TestOpenRejectsBadOptions(t *testing.T) {
 	_, err := postgres.Open(t.Context(), "postgres://postgres@127.0.0.1:1/db?sslmode=disable", postgres.Options{})
 	if !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("Open with nothing listening: error = %v; want store.ErrUnavailable", err)
+	}
+}
+
+// replicas stands for several fdxd processes on one database: each has its
+// own Store (its own pool), and the calls the concurrency suite races go
+// to them in turn. Everything else goes to the first.
+type replicas struct {
+	store.Store
+	all  []*postgres.Store
+	next atomic.Uint64
+}
+
+func (r *replicas) pick() *postgres.Store { return r.all[r.next.Add(1)%uint64(len(r.all))] }
+
+func (r *replicas) RedeemAuthCode(ctx context.Context, c store.CodeRedemption) error {
+	return r.pick().RedeemAuthCode(ctx, c)
+}
+
+func (r *replicas) RotateRefreshToken(ctx context.Context, rr store.RefreshRotation) error {
+	return r.pick().RotateRefreshToken(ctx, rr)
+}
+
+func (r *replicas) UpdateSigningKeys(ctx context.Context, update func([]store.SigningKey) ([]store.SigningKey, error)) error {
+	return r.pick().UpdateSigningKeys(ctx, update)
+}
+
+func (r *replicas) ServerSecret(ctx context.Context, name string, create func() ([]byte, error)) ([]byte, error) {
+	return r.pick().ServerSecret(ctx, name, create)
+}
+
+// TestConcurrencyAcrossReplicas runs the concurrency suite unchanged with
+// the racing calls spread over three Stores on one database: single-use
+// codes, one key update at a time and first-writer-wins secrets hold
+// across processes, not only inside one.
+func TestConcurrencyAcrossReplicas(t *testing.T) {
+	storetest.RunConcurrency(t, func(t *testing.T) store.Store {
+		dbURL := pgtest.NewDatabase(t)
+		r := &replicas{}
+		for range 3 {
+			r.all = append(r.all, openURL(t, dbURL, postgres.Options{MaxConns: 8}))
+		}
+		r.Store = r.all[0]
+		return r
+	})
+}
+
+// TestRetryRacingSuccessorUse races, on two replicas, a client retrying the
+// rotation of rt0 (inside the grace) against a use of rt0's successor rt1.
+// Exactly one may win, and the chain stays whole: whenever rt1's own
+// successor exists, rt1 does too and is still rt0's successor.
+func TestRetryRacingSuccessorUse(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	a := openURL(t, dbURL, postgres.Options{MaxConns: 4})
+	b := openURL(t, dbURL, postgres.Options{MaxConns: 4})
+	ctx := t.Context()
+	at := time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)
+	mustOK(t, a.CreateClient(ctx, testClient("c1", "client")), "create client")
+	mustOK(t, a.CreateUser(ctx, store.User{ID: "u1", Subject: "sub_u1_0001", Username: "u1", CreatedAt: at}), "create user")
+
+	const rounds = 40
+	for i := range rounds {
+		grantID := fmt.Sprintf("g%d", i)
+		name := func(s string) string { return fmt.Sprintf("%s-%d", s, i) }
+		code := store.AuthCode{Hash: name("code"), GrantID: grantID, ClientID: "c1", UserID: "u1", CreatedAt: at,
+			ExpiresAt: at.Add(time.Minute)}
+		mustOK(t, a.CreateAuthCode(ctx, code), "create code")
+		token := func(hash string) store.RefreshToken {
+			return store.RefreshToken{Hash: hash, GrantID: grantID, ClientID: "c1", CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+		}
+		rt0 := token(name("rt0"))
+		mustOK(t, a.RedeemAuthCode(ctx, store.CodeRedemption{CodeHash: code.Hash, Now: at,
+			Grant:        store.Grant{ID: grantID, ClientID: "c1", UserID: "u1", CreatedAt: at, ExpiresAt: at.Add(time.Hour)},
+			RefreshToken: &rt0}), "redeem")
+		rotate := func(s *postgres.Store, old, new string) error {
+			return s.RotateRefreshToken(ctx, store.RefreshRotation{OldHash: old, New: token(new), Now: at.Add(time.Second),
+				Grace: 2 * time.Minute})
+		}
+		mustOK(t, rotate(a, name("rt0"), name("rt1")), "first rotation")
+
+		var retryErr, useErr error
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		wg.Go(func() { <-start; retryErr = rotate(a, name("rt0"), name("rt1b")) })
+		wg.Go(func() { <-start; useErr = rotate(b, name("rt1"), name("rt2")) })
+		close(start)
+		wg.Wait()
+
+		switch {
+		case retryErr == nil && errors.Is(useErr, store.ErrNotFound):
+			// The retry won: rt1 was replaced before anyone used it.
+		case useErr == nil && errors.Is(retryErr, store.ErrRefreshTokenReused):
+			// The use won: the retry came after the successor was used.
+		default:
+			t.Fatalf("round %d: retry error = %v, use error = %v; want exactly one to win", i, retryErr, useErr)
+		}
+		if _, err := a.GetRefreshToken(ctx, name("rt2")); err == nil {
+			old, err := a.GetRefreshToken(ctx, name("rt0"))
+			mustOK(t, err, "get rt0")
+			if old.SuccessorHash != name("rt1") {
+				t.Fatalf("round %d: rt2 exists but rt0's successor is %q", i, old.SuccessorHash)
+			}
+			_, err = a.GetRefreshToken(ctx, name("rt1"))
+			mustOK(t, err, "rt1 after it was used")
+		}
 	}
 }
