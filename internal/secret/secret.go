@@ -30,6 +30,14 @@ func Token(prefix string, n int) string {
 	return prefix + base64.RawURLEncoding.EncodeToString(b)
 }
 
+// Hex returns n random bytes as hex: the format Plaid suggests for client
+// ids (16 bytes) and secrets (32 bytes).
+func Hex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
 // lowerBase32 spells ids in lower-case letters and digits, without padding.
 var lowerBase32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 

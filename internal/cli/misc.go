@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/fdxd/fdxd/internal/maintenance"
+	"github.com/fdxd/fdxd/internal/store/sqlite"
+)
+
+func runMaintenance(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "maintenance")
+	var db dbFlags
+	db.register(fs)
+	mode, err := oneArg(fs, env, args, "of on, off or status")
+	if err != nil {
+		return err
+	}
+	if mode != "on" && mode != "off" && mode != "status" {
+		return usagef("maintenance takes on, off or status, not %q", mode)
+	}
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	sw := maintenance.New(st, nil)
+	if mode != "status" {
+		if err := sw.Set(ctx, mode == "on"); err != nil {
+			return err
+		}
+	}
+	on, err := sw.On(ctx)
+	if err != nil {
+		return err
+	}
+	if on {
+		fmt.Fprintf(env.Stdout, "maintenance mode is on: every replica answers 503 temporarily_unavailable (Retry-After %d s) within %v\n",
+			int(maintenance.RetryAfter.Seconds()), maintenance.CacheFor)
+	} else {
+		fmt.Fprintln(env.Stdout, "maintenance mode is off")
+	}
+	return nil
+}
+
+func runMigrate(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "migrate")
+	var db dbFlags
+	db.register(fs)
+	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if s, ok := st.(*sqlite.Store); ok {
+		applied, known, err := s.MigrationStatus(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "database %s is at migration %d of %d\n", db.location, applied, known)
+	}
+	return nil
+}
+
+func runVersion(ctx context.Context, env Env, args []string) error {
+	version := "(devel)"
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		version = info.Main.Version
+	}
+	fmt.Fprintf(env.Stdout, "fdxd %s\n", version)
+	return nil
+}

@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/fdxd/fdxd/internal/keys"
+	"github.com/fdxd/fdxd/internal/oauth"
+	"github.com/fdxd/fdxd/internal/observe"
+	"github.com/fdxd/fdxd/internal/server"
+)
+
+const (
+	defaultAddr   = "127.0.0.1:8080"
+	defaultIssuer = "http://127.0.0.1:8080"
+)
+
+func runServe(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "serve")
+	var (
+		db                                      dbFlags
+		addr, issuer, tlsCert, tlsKey, clientCA string
+		institution, signingAlg, logLevel       string
+		demo                                    bool
+		codeTTL, accessTTL, idTTL, refreshTTL   time.Duration
+		refreshGrace, loginTTL, rotation, drain time.Duration
+		clientRate                              float64
+	)
+	db.register(fs)
+	fs.StringVar(&addr, "addr", defaultAddr, "address to listen on (HOST:PORT)")
+	fs.StringVar(&issuer, "issuer", defaultIssuer, "issuer URL: https, or http on a loopback host; defaults to the scheme and --addr")
+	fs.BoolVar(&demo, "demo", false, "seed the demo client and user (idempotent) and print them")
+	fs.StringVar(&tlsCert, "tls-cert", "", "PEM certificate file: serve HTTPS (TLS 1.2+)")
+	fs.StringVar(&tlsKey, "tls-key", "", "PEM private key file for --tls-cert")
+	fs.StringVar(&clientCA, "client-ca", "", "PEM CA file: require client certificates (mutual TLS) on token, revoke, introspect and userinfo")
+	fs.StringVar(&institution, "institution", "fdxd Demo Bank", "institution name shown on the sign-in pages")
+	fs.DurationVar(&codeTTL, "code-ttl", oauth.DefaultCodeTTL, "authorization code lifetime (at most 10m)")
+	fs.DurationVar(&accessTTL, "access-token-ttl", oauth.DefaultAccessTokenTTL, "access token lifetime")
+	fs.DurationVar(&idTTL, "id-token-ttl", oauth.DefaultIDTokenTTL, "ID token lifetime")
+	fs.DurationVar(&refreshTTL, "refresh-token-ttl", oauth.DefaultRefreshTokenTTL, "refresh token absolute lifetime (Plaid: 13 months)")
+	fs.DurationVar(&refreshGrace, "refresh-grace", oauth.DefaultRefreshGrace, "with rotation, how long a rotated-out refresh token stays valid")
+	fs.DurationVar(&loginTTL, "login-session-ttl", oauth.DefaultLoginSessionTTL, "how long a browser stays signed in")
+	fs.StringVar(&signingAlg, "signing-alg", "RS256", "ID token signing algorithm: RS256, ES256 or PS256")
+	fs.DurationVar(&rotation, "key-rotation-period", keys.DefaultRotationPeriod, "how long a signing key signs before the next takes over")
+	fs.Float64Var(&clientRate, "client-rate-limit", oauth.DefaultClientRateLimit, "default requests per second per client at token and authorize (negative: none)")
+	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.DurationVar(&drain, "shutdown-timeout", 30*time.Second, "how long SIGINT/SIGTERM waits for in-flight requests")
+	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if !flagGiven(fs, "issuer") {
+		scheme := "http"
+		if tlsCert != "" {
+			scheme = "https"
+		}
+		issuer = scheme + "://" + addr
+	}
+	if err := checkIssuer(issuer); err != nil {
+		return UsageError{err}
+	}
+	if codeTTL <= 0 || codeTTL > oauth.MaxCodeTTL {
+		return usagef("--code-ttl %v is refused: codes must expire within %v (Plaid: \"expire codes in 10 min\")", codeTTL, oauth.MaxCodeTTL)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return usagef("--log-level %q: %v", logLevel, err)
+	}
+	logger := observe.NewLogger(env.Stderr, level)
+
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	sealer, kekSource, err := db.sealer(env, demo)
+	if err != nil {
+		return err
+	}
+	logger.Info("key-encryption key loaded", "event", "server.kek", "source", kekSource)
+
+	if demo {
+		if err := seedDemo(ctx, st, time.Now()); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+	srv, err := server.New(ctx, server.Config{
+		Issuer: issuer, Store: st, Sealer: sealer, Logger: logger, Institution: institution,
+		TLSCertFile: tlsCert, TLSKeyFile: tlsKey, ClientCAFile: clientCA,
+		AccessTokenTTL: accessTTL, CodeTTL: codeTTL, IDTokenTTL: idTTL, RefreshTokenTTL: refreshTTL,
+		RefreshGrace: refreshGrace, LoginSessionTTL: loginTTL, SigningAlgorithm: signingAlg,
+		KeyRotationPeriod: rotation, ClientRateLimit: clientRate,
+	})
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if demo {
+		printDemo(env, issuer)
+	}
+	return srv.Serve(ctx, l, drain)
+}
+
+// flagGiven reports whether name was set on the command line or through
+// its environment variable (parseFlags sets those as if given).
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
+
+// checkIssuer refuses a non-https issuer unless its host is loopback.
+func checkIssuer(issuer string) error {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("--issuer %q is not an absolute URL", issuer)
+	}
+	if u.Scheme == "https" {
+		return nil
+	}
+	if u.Scheme == "http" && oauth.IsLoopbackHost(u.Hostname()) {
+		return nil
+	}
+	return errors.New("--issuer must use https: Plaid requires TLS for the authorization server (http is allowed only on a loopback host for local testing)")
+}

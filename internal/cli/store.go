@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/fdxd/fdxd/internal/secret"
+	"github.com/fdxd/fdxd/internal/store"
+	"github.com/fdxd/fdxd/internal/store/sqlite"
+)
+
+// DefaultDB is where the embedded database lives unless --db says otherwise.
+const DefaultDB = "./fdxd.db"
+
+// dbFlags are the flags of every command that opens the database.
+type dbFlags struct {
+	location string
+	kekFile  string
+}
+
+func (d *dbFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&d.location, "db", DefaultDB, "database: a SQLite file path, or a postgres:// URL")
+	fs.StringVar(&d.kekFile, "key-encryption-key-file", "",
+		"file holding the 32-byte key-encryption key (hex or base64); default: FDXD_KEY_ENCRYPTION_KEY, else <db>.kek when it exists")
+}
+
+// open opens the database and applies pending migrations.
+func (d *dbFlags) open(ctx context.Context) (store.Store, error) {
+	if isPostgresURL(d.location) {
+		return nil, errors.New("PostgreSQL is not available in this build yet")
+	}
+	s, err := sqlite.Open(ctx, d.location)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func isPostgresURL(loc string) bool {
+	return strings.HasPrefix(loc, "postgres://") || strings.HasPrefix(loc, "postgresql://")
+}
+
+// kekPath is the key file that sits beside a SQLite database.
+func (d *dbFlags) kekPath() string {
+	if isPostgresURL(d.location) {
+		return "./fdxd.kek"
+	}
+	return d.location + ".kek"
+}
+
+// sealer finds the key-encryption key: FDXD_KEY_ENCRYPTION_KEY, then
+// --key-encryption-key-file, then <db>.kek; with create (demo mode) the
+// last is created, mode 0600, when absent. The key is never a flag value.
+func (d *dbFlags) sealer(env Env, create bool) (*secret.Sealer, string, error) {
+	var (
+		key    []byte
+		source string
+		err    error
+	)
+	switch {
+	case env.Getenv("FDXD_KEY_ENCRYPTION_KEY") != "":
+		source = "FDXD_KEY_ENCRYPTION_KEY"
+		key, err = secret.ParseKey(env.Getenv("FDXD_KEY_ENCRYPTION_KEY"))
+	case d.kekFile != "":
+		source = d.kekFile
+		key, err = secret.LoadKeyFile(d.kekFile)
+	default:
+		source = d.kekPath()
+		if create {
+			var created bool
+			key, created, err = secret.LoadOrCreateKeyFile(source)
+			if created {
+				source += " (created)"
+			}
+		} else if _, statErr := os.Stat(source); statErr == nil {
+			key, err = secret.LoadKeyFile(source)
+		} else {
+			return nil, "", fmt.Errorf("no key-encryption key: set FDXD_KEY_ENCRYPTION_KEY (64 hex digits) or --key-encryption-key-file, or run 'fdxd serve --demo' once to create %s", source)
+		}
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("key-encryption key from %s: %w", source, err)
+	}
+	sealer, err := secret.NewSealer(key)
+	return sealer, source, err
+}

@@ -1,0 +1,225 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/fdxd/fdxd/internal/oauth"
+	"github.com/fdxd/fdxd/internal/password"
+	"github.com/fdxd/fdxd/internal/secret"
+	"github.com/fdxd/fdxd/internal/store"
+)
+
+func runUsers(ctx context.Context, env Env, args []string) error {
+	return subcommand(ctx, env, "users", args, map[string]func(context.Context, Env, []string) error{
+		"add": usersAdd, "list": usersList, "disable": usersDisable, "set-password": usersSetPassword,
+	})
+}
+
+func usersAdd(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "users add")
+	var (
+		db                                dbFlags
+		sub, subPrefix, name, email       string
+		passwordStdin, ineligible, vEmail bool
+	)
+	db.register(fs)
+	fs.StringVar(&sub, "sub", "", "the user's subject (sub): a stable external id of at least 7 characters; default: generated")
+	fs.StringVar(&subPrefix, "sub-prefix", "", "prefix for the subject, such as an institution code (\"fi123_\"), so short ids reach 7 characters")
+	fs.StringVar(&name, "name", "", "full name (the profile scope's name claim)")
+	fs.StringVar(&email, "email", "", "email address (the email scope)")
+	fs.BoolVar(&vEmail, "email-verified", false, "the email address is verified")
+	fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input instead of generating one")
+	fs.BoolVar(&ineligible, "ineligible", false, "the user may sign in but not connect accounts (unauthorized_client)")
+	username, err := oneArg(fs, env, args, "username")
+	if err != nil {
+		return err
+	}
+	if err := validateUsername(username); err != nil {
+		return UsageError{err}
+	}
+	if sub == "" {
+		sub = secret.ID("usr_", 10)
+	}
+	sub = subPrefix + sub
+	if err := oauth.ValidateSubject(sub); err != nil {
+		return UsageError{err}
+	}
+	pw, generated, err := newPassword(env, passwordStdin)
+	if err != nil {
+		return err
+	}
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	now := time.Now().UTC()
+	u := store.User{ID: secret.ID("u_", 10), Subject: sub, Username: username, PasswordHash: password.Hash(pw, password.Default),
+		Name: name, Email: email, EmailVerified: vEmail, Ineligible: ineligible, CreatedAt: now, UpdatedAt: now}
+	if err := st.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, store.ErrAlreadyExists) {
+			return fmt.Errorf("a user with username %q or subject %q already exists", username, sub)
+		}
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "username  %s\nsub       %s\n", username, sub)
+	if generated {
+		fmt.Fprintf(env.Stdout, "password  %s\n          shown once: only its argon2id hash is stored\n", pw)
+	}
+	return nil
+}
+
+func validateUsername(u string) error {
+	if len(u) < 1 || len(u) > 256 || strings.TrimSpace(u) != u || strings.ContainsFunc(u, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return fmt.Errorf("username %q must be 1 to 256 characters without control characters or surrounding spaces", u)
+	}
+	return nil
+}
+
+// newPassword reads a password from stdin or generates one.
+func newPassword(env Env, fromStdin bool) (pw string, generated bool, err error) {
+	if !fromStdin {
+		return secret.Token("", 16), true, nil
+	}
+	pw, err = readSecretLine(env.Stdin)
+	if err != nil {
+		return "", false, err
+	}
+	if len(pw) < password.MinLength {
+		return "", false, usagef("a password must be at least %d characters", password.MinLength)
+	}
+	return pw, false, nil
+}
+
+func usersList(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "users list")
+	var (
+		db     dbFlags
+		asJSON bool
+	)
+	db.register(fs)
+	fs.BoolVar(&asJSON, "json", false, "print JSON")
+	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	users, err := st.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	type userView struct {
+		Username   string    `json:"username"`
+		Subject    string    `json:"sub"`
+		Name       string    `json:"name,omitempty"`
+		Email      string    `json:"email,omitempty"`
+		Disabled   bool      `json:"disabled"`
+		Ineligible bool      `json:"ineligible"`
+		CreatedAt  time.Time `json:"created_at"`
+	}
+	if asJSON {
+		out := make([]userView, 0, len(users))
+		for _, u := range users {
+			out = append(out, userView{u.Username, u.Subject, u.Name, u.Email, u.Disabled, u.Ineligible, u.CreatedAt})
+		}
+		return printJSON(env, out)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "USERNAME\tSUB\tSTATUS\tNAME")
+	for _, u := range users {
+		status := "active"
+		switch {
+		case u.Disabled:
+			status = "disabled"
+		case u.Ineligible:
+			status = "ineligible"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Username, u.Subject, status, u.Name)
+	}
+	return tw.Flush()
+}
+
+func usersDisable(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "users disable")
+	var db dbFlags
+	db.register(fs)
+	username, err := oneArg(fs, env, args, "username")
+	if err != nil {
+		return err
+	}
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := st.GetUserByUsername(ctx, username)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no user %q", username)
+	}
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	if err := st.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
+		u.Disabled, u.UpdatedAt = true, now
+		return u, nil
+	}); err != nil {
+		return err
+	}
+	n, err := st.RevokeUserGrants(ctx, u.ID, now, "user disabled")
+	if err != nil {
+		return fmt.Errorf("user disabled, but revoking their grants failed: %w", err)
+	}
+	fmt.Fprintf(env.Stdout, "disabled %s (sub %s); revoked %d grant(s)\n", username, u.Subject, n)
+	return nil
+}
+
+func usersSetPassword(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "users set-password")
+	var (
+		db            dbFlags
+		passwordStdin bool
+	)
+	db.register(fs)
+	fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input instead of generating one")
+	username, err := oneArg(fs, env, args, "username")
+	if err != nil {
+		return err
+	}
+	pw, generated, err := newPassword(env, passwordStdin)
+	if err != nil {
+		return err
+	}
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := st.GetUserByUsername(ctx, username)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no user %q", username)
+	}
+	if err != nil {
+		return err
+	}
+	hash := password.Hash(pw, password.Default)
+	if err := st.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
+		u.PasswordHash, u.UpdatedAt = hash, time.Now().UTC()
+		return u, nil
+	}); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "password set for %s\n", username)
+	if generated {
+		fmt.Fprintf(env.Stdout, "password  %s\n          shown once: only its argon2id hash is stored\n", pw)
+	}
+	return nil
+}
