@@ -6,7 +6,7 @@ import (
 	"runtime/debug"
 
 	"github.com/fdxd/fdxd/internal/maintenance"
-	"github.com/fdxd/fdxd/internal/store/sqlite"
+	"github.com/fdxd/fdxd/internal/store/backend"
 )
 
 func runMaintenance(ctx context.Context, env Env, args []string) error {
@@ -51,17 +51,19 @@ func runMigrate(ctx context.Context, env Env, args []string) error {
 	if err := parseFlags(fs, env, args); err != nil {
 		return err
 	}
-	st, err := db.open(ctx)
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments")
+	}
+	applied, err := backend.Migrate(ctx, db.location, db.options())
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	if s, ok := st.(*sqlite.Store); ok {
-		applied, known, err := s.MigrationStatus(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(env.Stdout, "database %s is at migration %d of %d\n", db.location, applied, known)
+	if len(applied) == 0 {
+		fmt.Fprintln(env.Stdout, "the database is up to date: no migration to apply")
+		return nil
+	}
+	for _, name := range applied {
+		fmt.Fprintf(env.Stdout, "applied %s\n", name)
 	}
 	return nil
 }

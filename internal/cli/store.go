@@ -2,15 +2,13 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/fdxd/fdxd/internal/secret"
 	"github.com/fdxd/fdxd/internal/store"
-	"github.com/fdxd/fdxd/internal/store/sqlite"
+	"github.com/fdxd/fdxd/internal/store/backend"
 )
 
 // DefaultDB is where the embedded database lives unless --db says otherwise.
@@ -20,33 +18,31 @@ const DefaultDB = "./fdxd.db"
 type dbFlags struct {
 	location string
 	kekFile  string
+	maxConns int
 }
 
 func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.location, "db", DefaultDB, "database: a SQLite file path, or a postgres:// URL")
 	fs.StringVar(&d.kekFile, "key-encryption-key-file", "",
 		"file holding the 32-byte key-encryption key (hex or base64); default: FDXD_KEY_ENCRYPTION_KEY, else <db>.kek when it exists")
+	fs.IntVar(&d.maxConns, "db-max-conns", 0, "PostgreSQL connection pool size per process (0: the URL's pool_max_conns or the default)")
 }
 
 // open opens the database and applies pending migrations.
 func (d *dbFlags) open(ctx context.Context) (store.Store, error) {
-	if isPostgresURL(d.location) {
-		return nil, errors.New("PostgreSQL is not available in this build yet")
+	if d.maxConns < 0 {
+		return nil, usagef("--db-max-conns must not be negative")
 	}
-	s, err := sqlite.Open(ctx, d.location)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+	return backend.Open(ctx, d.location, d.options())
 }
 
-func isPostgresURL(loc string) bool {
-	return strings.HasPrefix(loc, "postgres://") || strings.HasPrefix(loc, "postgresql://")
+func (d *dbFlags) options() backend.Options {
+	return backend.Options{MaxConns: int32(d.maxConns)}
 }
 
 // kekPath is the key file that sits beside a SQLite database.
 func (d *dbFlags) kekPath() string {
-	if isPostgresURL(d.location) {
+	if backend.IsPostgres(d.location) {
 		return "./fdxd.kek"
 	}
 	return d.location + ".kek"
