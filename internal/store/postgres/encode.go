@@ -15,14 +15,24 @@ func ts(t time.Time) pgtype.Timestamptz {
 	return pgtype.Timestamptz{Time: t.Truncate(time.Microsecond), Valid: true}
 }
 
-// utcTime scans a nullable timestamptz into a time.Time: NULL becomes the
-// zero time, anything else the instant in UTC.
+// keyTime stores a time that orders keyset pages, in a NOT NULL column: the
+// zero time is -infinity, which sorts before every instant (as SQLite's 0
+// does) where NULL would drop out of row-value comparisons.
+func keyTime(t time.Time) pgtype.Timestamptz {
+	if t.IsZero() {
+		return pgtype.Timestamptz{InfinityModifier: pgtype.NegativeInfinity, Valid: true}
+	}
+	return ts(t)
+}
+
+// utcTime scans a timestamptz into a time.Time: NULL (and the -infinity of
+// keyTime) become the zero time, anything else the instant in UTC.
 type utcTime time.Time
 
 func scanTime(t *time.Time) *utcTime { return (*utcTime)(t) }
 
 func (u *utcTime) ScanTimestamptz(v pgtype.Timestamptz) error {
-	if !v.Valid {
+	if !v.Valid || v.InfinityModifier != pgtype.Finite {
 		*u = utcTime{}
 		return nil
 	}

@@ -37,6 +37,12 @@ func TestConformance(t *testing.T) { storetest.Run(t, open) }
 
 func TestConcurrency(t *testing.T) { storetest.RunConcurrency(t, open) }
 
+func TestDataConformance(t *testing.T) {
+	storetest.RunData(t, func(t *testing.T) storetest.DataBackend {
+		return openURL(t, pgtest.NewDatabase(t), postgres.Options{})
+	})
+}
+
 // TestConcurrentOpenMigratesOnce starts several replicas on one fresh
 // database at the same moment: the advisory lock lets exactly one apply
 // each migration, and every one of them opens.
@@ -262,5 +268,82 @@ func TestRetryRacingSuccessorUse(t *testing.T) {
 			_, err = a.GetRefreshToken(ctx, name("rt1"))
 			mustOK(t, err, "rt1 after it was used")
 		}
+	}
+}
+
+// TestConcurrentImportsOfOneAccountID races two replicas importing the same
+// new account ID for two different users: one import wins, the other gets
+// ErrAlreadyExists, and the account holds only the winner's data.
+func TestConcurrentImportsOfOneAccountID(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	a := openURL(t, dbURL, postgres.Options{MaxConns: 2})
+	b := openURL(t, dbURL, postgres.Options{MaxConns: 2})
+	ctx := t.Context()
+	at := time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)
+	for _, u := range []string{"u1", "u2"} {
+		mustOK(t, a.CreateUser(ctx, store.User{ID: u, Subject: "sub_" + u + "_0001", Username: u, CreatedAt: at}), "create user")
+	}
+	importFor := func(s *postgres.Store, userID, accountID string) error {
+		return s.ImportData(ctx, store.DataImport{Now: at, Accounts: []store.AccountData{{
+			Account:      store.Account{ID: accountID, UserID: userID, Status: "OPEN", Details: []byte(`{"owner":"` + userID + `"}`), CreatedAt: at},
+			Transactions: []store.Transaction{{ID: "t-" + userID, At: at, Body: []byte(userID)}},
+		}}})
+	}
+	for i := range 20 {
+		id := fmt.Sprintf("acct-%d", i)
+		var err1, err2 error
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		wg.Go(func() { <-start; err1 = importFor(a, "u1", id) })
+		wg.Go(func() { <-start; err2 = importFor(b, "u2", id) })
+		close(start)
+		wg.Wait()
+		winner := ""
+		switch {
+		case err1 == nil && errors.Is(err2, store.ErrAlreadyExists):
+			winner = "u1"
+		case err2 == nil && errors.Is(err1, store.ErrAlreadyExists):
+			winner = "u2"
+		default:
+			t.Fatalf("round %d: imports = %v, %v; want one success and one ErrAlreadyExists", i, err1, err2)
+		}
+		got, err := a.GetAccount(ctx, winner, id)
+		mustOK(t, err, "get the winner's account")
+		if string(got.Details) != `{"owner":"`+winner+`"}` {
+			t.Fatalf("round %d: %s's account holds %s", i, winner, got.Details)
+		}
+		txns, err := a.ListTransactions(ctx, store.TransactionQuery{AccountID: id, From: at, To: at.Add(time.Hour), Limit: 10})
+		mustOK(t, err, "list transactions")
+		if len(txns) != 1 || txns[0].ID != "t-"+winner {
+			t.Fatalf("round %d: transactions %+v; want only t-%s", i, txns, winner)
+		}
+	}
+}
+
+// TestAccountWithoutCreationTime stores an account whose CreatedAt is unset:
+// it reads back unset and pages first, as on SQLite.
+func TestAccountWithoutCreationTime(t *testing.T) {
+	s := openURL(t, pgtest.NewDatabase(t), postgres.Options{})
+	ctx := t.Context()
+	at := time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)
+	mustOK(t, s.CreateUser(ctx, store.User{ID: "u1", Subject: "sub_u1_0001", Username: "u1"}), "create user")
+	mustOK(t, s.ImportData(ctx, store.DataImport{Now: at, Accounts: []store.AccountData{
+		{Account: store.Account{ID: "b-dated", UserID: "u1", CreatedAt: at}},
+		{Account: store.Account{ID: "z-undated", UserID: "u1"}},
+	}}), "import")
+	got, err := s.GetAccount(ctx, "u1", "z-undated")
+	mustOK(t, err, "get")
+	if !got.CreatedAt.IsZero() || !got.UpdatedAt.Equal(at) {
+		t.Fatalf("CreatedAt, UpdatedAt = %v, %v; want zero, %v", got.CreatedAt, got.UpdatedAt, at)
+	}
+	page, err := s.ListAccounts(ctx, store.AccountQuery{UserID: "u1", Limit: 1})
+	mustOK(t, err, "first page")
+	if len(page) != 1 || page[0].ID != "z-undated" {
+		t.Fatalf("first page = %+v; want z-undated", page)
+	}
+	page, err = s.ListAccounts(ctx, store.AccountQuery{UserID: "u1", AfterCreatedAt: page[0].CreatedAt, AfterID: page[0].ID, Limit: 5})
+	mustOK(t, err, "second page")
+	if len(page) != 1 || page[0].ID != "b-dated" {
+		t.Fatalf("second page = %+v; want b-dated", page)
 	}
 }

@@ -5,6 +5,7 @@
 -- text[] (never NULL; empty for none), flags are boolean, key material bytea.
 -- expires_at is NOT NULL wherever garbage collection depends on it: a
 -- short-lived row without an expiry is a bug, refused rather than kept forever.
+-- Times that order keyset pages are NOT NULL too, with -infinity for unset.
 
 CREATE TABLE clients (
     id                          text PRIMARY KEY,
@@ -163,6 +164,9 @@ CREATE TABLE accounts (
     nickname        text NOT NULL DEFAULT '',
     number_display  text NOT NULL DEFAULT '',
     status          text NOT NULL,
-    created_at      timestamptz
+    -- Accounts are paged by (created_at, id) as a row value, which NULL
+    -- would drop out of: an unset time is stored as -infinity instead, and
+    -- sorts first as SQLite's 0 does.
+    created_at      timestamptz NOT NULL
 );
 CREATE INDEX accounts_user_id ON accounts (user_id);
