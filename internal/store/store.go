@@ -40,6 +40,7 @@ type Store interface {
 	KeyStore
 	SettingStore
 	AccountStore
+	DataStore
 
 	// GarbageCollect deletes what has expired at now: auth requests, login
 	// sessions, codes, expired or long-revoked grants with their refresh
