@@ -2,6 +2,7 @@ package backend_test
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -110,7 +111,7 @@ func TestMigrate(t *testing.T) {
 }
 
 // BenchmarkHotReads measures the reads every token request and API call
-// makes, on both backends from the same code: one caller at a time, then
+// makes (and the first page of /accounts), on both backends from the same code: one caller at a time, then
 // as many callers as GOMAXPROCS allows.
 //
 //	go test -run '^$' -bench HotReads -count 6 ./internal/store/backend/
@@ -137,6 +138,13 @@ func BenchmarkHotReads(b *testing.B) {
 				{"GetClient", func(b *testing.B) error { _, err := s.GetClient(b.Context(), "c1"); return err }},
 				{"GetRefreshToken", func(b *testing.B) error { _, err := s.GetRefreshToken(b.Context(), "rt1"); return err }},
 				{"GetGrant", func(b *testing.B) error { _, err := s.GetGrant(b.Context(), "g1"); return err }},
+				{"ListAccounts", func(b *testing.B) error {
+					page, err := s.ListAccounts(b.Context(), store.AccountQuery{UserID: "u1", Limit: 25})
+					if err == nil && len(page) != 5 {
+						err = fmt.Errorf("ListAccounts returned %d accounts; want 5", len(page))
+					}
+					return err
+				}},
 			}
 			for _, r := range reads {
 				b.Run(r.name, func(b *testing.B) {
@@ -161,8 +169,9 @@ func BenchmarkHotReads(b *testing.B) {
 	}
 }
 
-// seedHotRows stores a client with two redirect URIs, a user, and a grant
-// with its refresh token, shaped like the ones a Plaid connection creates.
+// seedHotRows stores a client with two redirect URIs, a user with five
+// accounts, and a grant with its refresh token, shaped like the ones a
+// Plaid connection creates.
 func seedHotRows(b *testing.B, s store.Store) {
 	b.Helper()
 	ctx := b.Context()
@@ -197,5 +206,18 @@ func seedHotRows(b *testing.B, s store.Store) {
 	}
 	if err := s.RedeemAuthCode(ctx, store.CodeRedemption{CodeHash: code.Hash, Now: at, Grant: grant, RefreshToken: &refresh}); err != nil {
 		b.Fatalf("seed grant: %v", err)
+	}
+	var imp store.DataImport
+	for i := range 5 {
+		id := fmt.Sprintf("acct-%d", i)
+		imp.Accounts = append(imp.Accounts, store.AccountData{Account: store.Account{
+			ID: id, UserID: "u1", Category: "DEPOSIT_ACCOUNT", Type: "CHECKING", ProductName: "Everyday Checking",
+			NumberDisplay: "...4321", Status: "OPEN", Currency: "USD",
+			Details:   []byte(`{"accountId":"` + id + `","currentBalance":1234.56,"availableBalance":1200.00}`),
+			CreatedAt: at.Add(time.Duration(i) * time.Second),
+		}})
+	}
+	if err := s.ImportData(ctx, imp); err != nil {
+		b.Fatalf("seed accounts: %v", err)
 	}
 }
