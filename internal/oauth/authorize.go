@@ -55,6 +55,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	state := raw.first("state")
 	rec.SetState(state)
+	rec.SetClient(raw.first("client_id"))
 	if rep := raw.repeated("client_id", "redirect_uri"); len(rep) > 0 {
 		s.authorizeErrorPage(w, r, invalidRequest("parameter %s is repeated", strings.Join(rep, ", ")), "")
 		return
@@ -64,7 +65,6 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.authorizeErrorPage(w, r, invalidRequest("client_id is missing"), redirectURI)
 		return
 	}
-	rec.SetClient(clientID)
 	client, err := s.cfg.Store.GetClient(ctx, clientID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):

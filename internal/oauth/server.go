@@ -296,7 +296,7 @@ func (s *Server) logError(ctx context.Context, event string, e *Error, attrs ...
 	if e.Status >= 500 && e.Code != ErrCodeTemporarilyUnavailable {
 		level = slog.LevelError
 	}
-	s.cfg.Logger.Log(ctx, level, event, attrs...)
+	s.cfg.Logger.Log(ctx, level, e.Error(), attrs...)
 }
 
 // scopesAllowed returns the scopes the client may request.
