@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore NewStore) {
 			tt.run(t, newStore(t))
 		})
 	}
+	t.Run("Data", func(t *testing.T) { RunData(t, func(t *testing.T) DataBackend { return newStore(t) }) })
 }
 
 // RunConcurrency runs the tests that hammer one store from many goroutines.
