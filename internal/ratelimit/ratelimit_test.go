@@ -76,7 +76,7 @@ func TestBoundedKeys(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1_000_000, 0)}
 	k := New(1, 1, 10, clk.now)
 	for i := range 1000 {
-		k.Take(string(rune('a' + i%26)) + string(rune(i)))
+		k.Take(string(rune('a'+i%26)) + string(rune(i)))
 	}
 	if n := len(k.limiters); n > 10 {
 		t.Fatalf("%d keys kept; want at most 10", n)
