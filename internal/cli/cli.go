@@ -51,6 +51,7 @@ func commands() []command {
 		{"keys", "manage signing keys: list|rotate", runKeys},
 		{"maintenance", "switch maintenance mode: on|off|status", runMaintenance},
 		{"version", "print the version", runVersion},
+		{"data", "import or generate FDX data: import|generate", runData},
 	}
 }
 
