@@ -69,6 +69,13 @@ func runMigrate(ctx context.Context, env Env, args []string) error {
 }
 
 func runVersion(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "version")
+	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments")
+	}
 	version := "(devel)"
 	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
 		version = info.Main.Version
