@@ -19,19 +19,19 @@ import (
 // discoveryDoc holds the fields of an OpenID Provider configuration doctor
 // uses.
 type discoveryDoc struct {
-	Issuer                             string   `json:"issuer"`
-	AuthorizationEndpoint              string   `json:"authorization_endpoint"`
-	TokenEndpoint                      string   `json:"token_endpoint"`
-	UserinfoEndpoint                   string   `json:"userinfo_endpoint"`
-	JWKSURI                            string   `json:"jwks_uri"`
-	IntrospectionEndpoint              string   `json:"introspection_endpoint"`
-	ScopesSupported                    []string `json:"scopes_supported"`
-	ResponseTypesSupported             []string `json:"response_types_supported"`
-	TokenEndpointAuthMethodsSupported  []string `json:"token_endpoint_auth_methods_supported"`
-	CodeChallengeMethodsSupported      []string `json:"code_challenge_methods_supported"`
-	IDTokenSigningAlgValuesSupported   []string `json:"id_token_signing_alg_values_supported"`
-	AuthorizationResponseIssParameter  bool     `json:"authorization_response_iss_parameter_supported"`
-	present                            map[string]bool
+	Issuer                            string   `json:"issuer"`
+	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	UserinfoEndpoint                  string   `json:"userinfo_endpoint"`
+	JWKSURI                           string   `json:"jwks_uri"`
+	IntrospectionEndpoint             string   `json:"introspection_endpoint"`
+	ScopesSupported                   []string `json:"scopes_supported"`
+	ResponseTypesSupported            []string `json:"response_types_supported"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
+	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
+	AuthorizationResponseIssParameter bool     `json:"authorization_response_iss_parameter_supported"`
+	present                           map[string]bool
 }
 
 // endpoints are the provider's URLs, from discovery or the command line.

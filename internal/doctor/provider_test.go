@@ -210,19 +210,19 @@ func (p *provider) discovery(w http.ResponseWriter, r *http.Request) {
 		jwksURI = p.jwksSrv.URL + "/jwks"
 	}
 	writeJSON(w, 200, map[string]any{
-		"issuer":                                p.issuer,
-		"authorization_endpoint":                p.issuer + "/authorize",
-		"token_endpoint":                        p.issuer + "/token",
-		"userinfo_endpoint":                     p.issuer + "/userinfo",
-		"introspection_endpoint":                p.issuer + "/introspect",
-		"jwks_uri":                              jwksURI,
-		"scopes_supported":                      []string{"openid", "offline_access"},
-		"response_types_supported":              []string{"code"},
-		"grant_types_supported":                 []string{"authorization_code", "refresh_token"},
-		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{"RS256"},
-		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
-		"code_challenge_methods_supported":      []string{"S256"},
+		"issuer":                                         p.issuer,
+		"authorization_endpoint":                         p.issuer + "/authorize",
+		"token_endpoint":                                 p.issuer + "/token",
+		"userinfo_endpoint":                              p.issuer + "/userinfo",
+		"introspection_endpoint":                         p.issuer + "/introspect",
+		"jwks_uri":                                       jwksURI,
+		"scopes_supported":                               []string{"openid", "offline_access"},
+		"response_types_supported":                       []string{"code"},
+		"grant_types_supported":                          []string{"authorization_code", "refresh_token"},
+		"subject_types_supported":                        []string{"public"},
+		"id_token_signing_alg_values_supported":          []string{"RS256"},
+		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post"},
+		"code_challenge_methods_supported":               []string{"S256"},
 		"authorization_response_iss_parameter_supported": true,
 	})
 }

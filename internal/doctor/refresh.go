@@ -152,4 +152,3 @@ func (r *run) checkRefreshLifetime(ctx context.Context, rt string) {
 	}
 	r.rec.info(id, "unknown: no refresh_expires_in, the refresh token is opaque, and there is no introspection endpoint")
 }
-
