@@ -52,6 +52,7 @@ func commands() []command {
 		{"maintenance", "switch maintenance mode: on|off|status", runMaintenance},
 		{"version", "print the version", runVersion},
 		{"data", "import or generate FDX data: import|generate", runData},
+		{"doctor", "check a data provider as an aggregator would", runDoctor},
 	}
 }
 
