@@ -1,7 +1,10 @@
 package sqlite_test
 
 import (
+	"errors"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/fdxd/fdxd/internal/store"
@@ -44,5 +47,46 @@ func TestReopenKeepsDataAndSkipsMigrations(t *testing.T) {
 	applied, known, err := s.MigrationStatus(t.Context())
 	if err != nil || applied != known || known == 0 {
 		t.Fatalf("MigrationStatus = %d, %d, %v; want equal and non-zero", applied, known, err)
+	}
+}
+
+// TestConcurrentWritersNeverSeeBusy: a server and a CLI process (two Stores
+// on one file), each with many goroutines writing, never surface
+// SQLITE_BUSY: the server queues on its one writer connection and the busy
+// timeout absorbs the other process.
+func TestConcurrentWritersNeverSeeBusy(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fdxd.db")
+	a, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 1000)
+	for i := range 16 {
+		s := store.Store(a)
+		if i%2 == 1 {
+			s = b
+		}
+		wg.Go(func() {
+			for j := range 50 {
+				if err := s.SetSetting(t.Context(), fmt.Sprintf("k%d", i), fmt.Sprint(j)); err != nil {
+					errs <- err
+				}
+				if _, err := s.GetSetting(t.Context(), fmt.Sprintf("k%d", (i+1)%16)); err != nil && !errors.Is(err, store.ErrNotFound) {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("concurrent write: %v", err)
 	}
 }
