@@ -55,6 +55,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 type fixture struct {
 	t       testing.TB
 	st      *sqlite.Store
+	path    string
 	clock   *clock
 	api     *API
 	h       http.Handler
@@ -70,12 +71,13 @@ const tokenKey = "0123456789abcdef0123456789abcdef"
 func newFixture(t testing.TB, txnsPerAccount int) *fixture {
 	t.Helper()
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fdxd.db"))
+	path := filepath.Join(t.TempDir(), "fdxd.db")
+	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f := &fixture{t: t, st: st, clock: &clock{now: t0}, logs: &syncBuffer{}, grants: map[string]store.Grant{}}
+	f := &fixture{t: t, st: st, path: path, clock: &clock{now: t0}, logs: &syncBuffer{}, grants: map[string]store.Grant{}}
 	if err := st.CreateClient(ctx, store.Client{ID: "plaid", CreatedAt: t0, UpdatedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
