@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/fdxd/fdxd/internal/fdx/gen"
 	"github.com/fdxd/fdxd/internal/oauth"
 	"github.com/fdxd/fdxd/internal/password"
 	"github.com/fdxd/fdxd/internal/secret"
@@ -27,7 +28,7 @@ var DemoRedirectURIs = []string{"https://cdn.plaid.com/link/v2/stable/oauth.html
 
 // seedDemo creates, or resets to the documented values, the demo client and
 // user. Running it again changes nothing else.
-func seedDemo(ctx context.Context, st store.Store, now time.Time) error {
+func seedDemo(ctx context.Context, st store.Store, now time.Time) (err error) {
 	now = now.UTC()
 	client := store.Client{
 		ID:           DemoClientID,
@@ -38,7 +39,7 @@ func seedDemo(ctx context.Context, st store.Store, now time.Time) error {
 		CreatedAt:    now,
 		UpdatedAt:    now,
 	}
-	err := st.CreateClient(ctx, client)
+	err = st.CreateClient(ctx, client)
 	if errors.Is(err, store.ErrAlreadyExists) {
 		err = st.UpdateClient(ctx, DemoClientID, func(c store.Client) (store.Client, error) {
 			if c.SecretHash == client.SecretHash && slices.Equal(c.RedirectURIs, client.RedirectURIs) &&
@@ -54,6 +55,12 @@ func seedDemo(ctx context.Context, st store.Store, now time.Time) error {
 	}
 
 	u, err := st.GetUserByUsername(ctx, DemoUsername)
+	defer func() {
+		// FDX data for every endpoint, two years of it; idempotent.
+		if err == nil {
+			err = gen.Demo(ctx, st, u.ID, now)
+		}
+	}()
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		u = store.User{ID: secret.ID("u_", 10), Subject: DemoSubject, Username: DemoUsername,
@@ -78,7 +85,7 @@ func seedDemo(ctx context.Context, st store.Store, now time.Time) error {
 	return nil
 }
 
-func printDemo(env Env, issuer string) {
+func printDemo(env Env, issuer, api string) {
 	fmt.Fprintf(env.Stdout, `fdxd demo mode
   issuer         %[1]s
   discovery      %[1]s/.well-known/openid-configuration
@@ -87,6 +94,7 @@ func printDemo(env Env, issuer string) {
   redirect_uris  %[4]s
                  %[5]s
   user           %[6]s / %[7]s
+  FDX API        %[8]s (the demo user has two years of data in every account type)
   try            %[1]s/authorize?response_type=code&client_id=%[2]s&redirect_uri=http%%3A%%2F%%2F127.0.0.1%%3A8787%%2Fcallback&scope=openid%%20offline_access&state=try-it
-`, issuer, DemoClientID, DemoClientSecret, DemoRedirectURIs[0], DemoRedirectURIs[1], DemoUsername, DemoPassword)
+`, issuer, DemoClientID, DemoClientSecret, DemoRedirectURIs[0], DemoRedirectURIs[1], DemoUsername, DemoPassword, api)
 }

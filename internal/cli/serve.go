@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fdxd/fdxd/internal/fdx"
 	"github.com/fdxd/fdxd/internal/keys"
 	"github.com/fdxd/fdxd/internal/oauth"
 	"github.com/fdxd/fdxd/internal/observe"
@@ -27,6 +28,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	var (
 		db                                      dbFlags
 		addr, issuer, tlsCert, tlsKey, clientCA string
+		apiAddr, apiPublicURL                   string
 		institution, signingAlg, logLevel       string
 		demo                                    bool
 		codeTTL, accessTTL, idTTL, refreshTTL   time.Duration
@@ -35,6 +37,8 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	)
 	db.register(fs)
 	fs.StringVar(&addr, "addr", defaultAddr, "address to listen on (HOST:PORT)")
+	fs.StringVar(&apiAddr, "api-addr", "", "serve the FDX API on this address only (HOST:PORT), apart from the authorization server; default: on --addr")
+	fs.StringVar(&apiPublicURL, "api-public-url", "", "the FDX API's public base URL, making statement links absolute (e.g. https://api.bank.example)")
 	fs.StringVar(&issuer, "issuer", defaultIssuer, "issuer URL: https, or http on a loopback host; defaults to the scheme and --addr")
 	fs.BoolVar(&demo, "demo", false, "seed the demo client and user (idempotent) and print them")
 	fs.StringVar(&tlsCert, "tls-cert", "", "PEM certificate file: serve HTTPS (TLS 1.2+)")
@@ -99,18 +103,38 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		AccessTokenTTL: accessTTL, CodeTTL: codeTTL, IDTokenTTL: idTTL, RefreshTokenTTL: refreshTTL,
 		RefreshGrace: refreshGrace, LoginSessionTTL: loginTTL, SigningAlgorithm: signingAlg,
 		KeyRotationPeriod: rotation, ClientRateLimit: clientRate,
+		SeparateAPI: apiAddr != "", APIPublicURL: apiPublicURL,
 	})
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
+	var ls server.Listeners
+	if ls.Public, err = net.Listen("tcp", addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	if demo {
-		printDemo(env, issuer)
+	if apiAddr != "" {
+		if ls.API, err = net.Listen("tcp", apiAddr); err != nil {
+			ls.Public.Close()
+			return fmt.Errorf("listen on %s for the FDX API: %w", apiAddr, err)
+		}
 	}
-	return srv.Serve(ctx, l, drain)
+	if demo {
+		printDemo(env, issuer, apiBase(issuer, apiAddr, tlsCert != ""))
+	}
+	return srv.Serve(ctx, ls, drain)
+}
+
+// apiBase is where the FDX API answers, for the demo banner.
+func apiBase(issuer, apiAddr string, tls bool) string {
+	if apiAddr == "" {
+		u, _ := url.Parse(issuer)
+		return u.Scheme + "://" + u.Host + fdx.BasePath
+	}
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	return scheme + "://" + apiAddr + fdx.BasePath
 }
 
 // flagGiven reports whether name was set on the command line or through

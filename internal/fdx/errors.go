@@ -120,3 +120,10 @@ func writeBody(w http.ResponseWriter, r *http.Request, status int, contentType s
 		w.Write(body)
 	}
 }
+
+// RefuseWithoutClientCertificate answers an API request that came without
+// the client certificate mutual TLS requires.
+func RefuseWithoutClientCertificate(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, &apiError{status: http.StatusUnauthorized, code: codeNotAuthorized, message: "Customer not authorized",
+		debug: "a client certificate (mutual TLS) is required"})
+}

@@ -16,9 +16,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/fdxd/fdxd/internal/fdx"
 	"github.com/fdxd/fdxd/internal/keys"
 	"github.com/fdxd/fdxd/internal/maintenance"
 	"github.com/fdxd/fdxd/internal/oauth"
@@ -57,6 +60,12 @@ type Config struct {
 	ClientRateLimit   float64
 	PasswordParams    password.Params
 
+	// SeparateAPI serves the FDX API only on its own listener (--api-addr),
+	// as Plaid advises, instead of beside the authorization server.
+	SeparateAPI bool
+	// APIPublicURL, when set, makes statement links absolute.
+	APIPublicURL string
+
 	// KeyCheckInterval and KeyReloadInterval pace the rotation schedule and
 	// how soon a replica publishes keys another one made.
 	KeyCheckInterval  time.Duration
@@ -67,18 +76,23 @@ type Config struct {
 
 // Server is a configured fdxd.
 type Server struct {
-	cfg       Config
-	handler   http.Handler
-	tlsConfig *tls.Config
-	keys      *keys.Manager
-	oauth     *oauth.Server
-	tokens    *oauth.AccessTokens
-	maint     *maintenance.Switch
-	observer  *observe.Observer
+	cfg        Config
+	handler    http.Handler
+	apiHandler http.Handler
+	tlsConfig  *tls.Config
+	keys       *keys.Manager
+	oauth      *oauth.Server
+	tokens     *oauth.AccessTokens
+	maint      *maintenance.Switch
+	observer   *observe.Observer
+	api        *fdx.API
 }
 
-// secretAccessTokenMAC names the server secret that MACs access tokens.
-const secretAccessTokenMAC = "access-token-mac"
+// Server secrets: the access-token MAC key and the FDX cursor MAC key.
+const (
+	secretAccessTokenMAC = "access-token-mac"
+	secretCursorMAC      = "fdx-cursor-mac"
+)
 
 // New builds the server: it loads (creating when absent) the access-token
 // MAC key and the signing keys, so that it can sign from the first request.
@@ -169,14 +183,31 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, errors.New("server: --client-ca needs --tls-cert and --tls-key")
 	}
 
+	cursorKey, err := s.serverSecret(ctx, secretCursorMAC)
+	if err != nil {
+		return nil, err
+	}
+	s.api, err = fdx.New(fdx.Config{Store: cfg.Store, Tokens: s.tokens, Observer: s.observer, Logger: cfg.Logger,
+		Maintenance: s.maint, CursorKey: cursorKey, Now: cfg.Now, PublicURL: cfg.APIPublicURL})
+	if err != nil {
+		return nil, err
+	}
+
 	mux := http.NewServeMux()
 	s.oauth.Mount(mux)
+	if !cfg.SeparateAPI {
+		s.api.Mount(mux)
+	}
 	mux.Handle("/", s.observer.Handler("not_found", http.HandlerFunc(notFound)))
 	var h http.Handler = mux
 	if cfg.ClientCAFile != "" {
 		h = requireClientCert(h, issuerPath, s.observer)
 	}
 	s.handler = h
+	s.apiHandler = s.api.Handler()
+	if cfg.ClientCAFile != "" {
+		s.apiHandler = requireClientCert(s.apiHandler, "", s.observer)
+	}
 	return s, nil
 }
 
@@ -200,6 +231,9 @@ func (s *Server) serverSecret(ctx context.Context, name string) ([]byte, error) 
 // Handler is the public handler (for tests and for embedding).
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// APIHandler is the FDX API alone, for a listener of its own.
+func (s *Server) APIHandler() http.Handler { return s.apiHandler }
+
 // Keys is the signing-key manager.
 func (s *Server) Keys() *keys.Manager { return s.keys }
 
@@ -212,15 +246,77 @@ func (s *Server) Maintenance() *maintenance.Switch { return s.maint }
 // Observer wraps handlers with request records and logging.
 func (s *Server) Observer() *observe.Observer { return s.observer }
 
-// Serve serves on l until ctx ends, then drains in-flight requests for up
-// to drain. Background work (key rotation, garbage collection) runs
-// alongside.
-func (s *Server) Serve(ctx context.Context, l net.Listener, drain time.Duration) error {
-	if s.tlsConfig != nil {
-		l = tls.NewListener(l, s.tlsConfig)
+// Listeners are where the server listens: the public listener (the
+// authorization server, and the FDX API unless SeparateAPI), and the FDX
+// API's own when SeparateAPI.
+type Listeners struct {
+	Public net.Listener
+	API    net.Listener
+}
+
+// Serve serves on the listeners until ctx ends, then drains in-flight
+// requests for up to drain. Background work (key rotation, garbage
+// collection) runs alongside.
+func (s *Server) Serve(ctx context.Context, ls Listeners, drain time.Duration) error {
+	type served struct {
+		name string
+		srv  *http.Server
+		l    net.Listener
 	}
-	srv := &http.Server{
-		Handler:           s.handler,
+	var all []served
+	add := func(name string, l net.Listener, h http.Handler) {
+		if s.tlsConfig != nil {
+			l = tls.NewListener(l, s.tlsConfig)
+		}
+		all = append(all, served{name, s.httpServer(ctx, h), l})
+	}
+	add("public", ls.Public, s.handler)
+	switch {
+	case s.cfg.SeparateAPI && ls.API == nil:
+		return errors.New("server: the FDX API is separate but has no listener")
+	case ls.API != nil:
+		add("api", ls.API, s.apiHandler)
+	}
+
+	bg, stopBG := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { s.keys.Run(bg, s.cfg.KeyCheckInterval, s.cfg.KeyReloadInterval) })
+	wg.Go(func() { s.collectGarbage(bg) })
+	defer func() { stopBG(); wg.Wait() }()
+
+	errc := make(chan error, len(all))
+	for _, a := range all {
+		go func() { errc <- fmt.Errorf("server: %s listener: %w", a.name, a.srv.Serve(a.l)) }()
+		s.cfg.Logger.Info("serving", "event", "server.started", "listener", a.name, "addr", a.l.Addr().String(),
+			"issuer", s.cfg.Issuer, "tls", s.tlsConfig != nil, "mutual_tls", s.cfg.ClientCAFile != "")
+	}
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+	}
+	s.cfg.Logger.Info("shutting down: draining in-flight requests", "event", "server.draining")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
+	defer cancel()
+	var errs []error
+	for _, a := range all {
+		if err := a.srv.Shutdown(shutdownCtx); err != nil {
+			errs = append(errs, fmt.Errorf("server: drain %s: %w", a.name, err))
+		}
+	}
+	if serveErr != nil {
+		return errors.Join(append([]error{serveErr}, errs...)...)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	s.cfg.Logger.Info("stopped", "event", "server.stopped")
+	return nil
+}
+
+func (s *Server) httpServer(ctx context.Context, h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -229,29 +325,6 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, drain time.Duration)
 		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	bg, stopBG := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { s.keys.Run(bg, s.cfg.KeyCheckInterval, s.cfg.KeyReloadInterval) })
-	wg.Go(func() { s.collectGarbage(bg) })
-	defer func() { stopBG(); wg.Wait() }()
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
-	s.cfg.Logger.Info("serving", "event", "server.started", "addr", l.Addr().String(), "issuer", s.cfg.Issuer,
-		"tls", s.tlsConfig != nil, "mutual_tls", s.cfg.ClientCAFile != "")
-	select {
-	case err := <-errc:
-		return fmt.Errorf("server: %w", err)
-	case <-ctx.Done():
-	}
-	s.cfg.Logger.Info("shutting down: draining in-flight requests", "event", "server.draining")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("server: drain: %w", err)
-	}
-	s.cfg.Logger.Info("stopped", "event", "server.stopped")
-	return nil
 }
 
 func (s *Server) collectGarbage(ctx context.Context) {
@@ -315,21 +388,27 @@ func tlsConfig(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
 }
 
 // backChannel are the endpoints aggregators call server to server; with
-// mutual TLS on, they require a verified client certificate.
+// mutual TLS on, they require a verified client certificate. The FDX API
+// (every path under fdx.BasePath) does too.
 var backChannel = []string{"/token", "/revoke", "/introspect", "/userinfo"}
 
 func requireClientCert(next http.Handler, base string, o *observe.Observer) http.Handler {
-	refuse := o.Handler("mtls", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	refuseOAuth := o.Handler("mtls", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		observe.From(r.Context()).SetError("invalid_client", "mutual TLS client certificate required")
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusUnauthorized)
 		w.Write([]byte(`{"error":"invalid_client","error_description":"a client certificate (mutual TLS) is required"}` + "\n"))
 	}))
+	refuseFDX := o.Handler("mtls", http.HandlerFunc(fdx.RefuseWithoutClientCertificate))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, p := range backChannel {
-			if r.URL.Path == base+p && (r.TLS == nil || len(r.TLS.PeerCertificates) == 0) {
-				refuse.ServeHTTP(w, r)
+		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+			switch {
+			case strings.HasPrefix(r.URL.Path, fdx.BasePath+"/"):
+				refuseFDX.ServeHTTP(w, r)
+				return
+			case slices.Contains(backChannel, strings.TrimPrefix(r.URL.Path, base)):
+				refuseOAuth.ServeHTTP(w, r)
 				return
 			}
 		}

@@ -108,7 +108,7 @@ func startTLSStore(t *testing.T, p pki, clientCA string) (issuer string, st *sql
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { srv.Serve(ctx, l, 5*time.Second) })
+	wg.Go(func() { srv.Serve(ctx, server.Listeners{Public: l}, 5*time.Second) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	return issuer, st
 }
