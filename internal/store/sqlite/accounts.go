@@ -7,7 +7,7 @@ import (
 )
 
 func (s *Store) ListAccountSummaries(ctx context.Context, userID string) ([]store.AccountSummary, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, user_id, category, account_type, product_name, nickname,
+	rows, err := s.queryRows(ctx, `SELECT id, user_id, category, account_type, product_name, nickname,
 		number_display, status FROM accounts WHERE user_id = ? ORDER BY created_at, id`, userID)
 	if err != nil {
 		return nil, translate("list account summaries", err)

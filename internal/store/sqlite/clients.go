@@ -50,12 +50,12 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 }
 
 func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) {
-	c, err := scanClient(s.read.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = ?`, id))
+	c, err := scanClient(s.queryRow(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = ?`, id))
 	return c, translate("get client", err)
 }
 
 func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+clientColumns+` FROM clients ORDER BY id`)
+	rows, err := s.queryRows(ctx, `SELECT `+clientColumns+` FROM clients ORDER BY id`)
 	if err != nil {
 		return nil, translate("list clients", err)
 	}

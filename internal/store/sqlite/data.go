@@ -182,7 +182,7 @@ func scanAccount(row scanner, extra ...any) (store.Account, error) {
 
 func (s *Store) GetAccount(ctx context.Context, userID, accountID string) (store.Account, error) {
 	var details, contact []byte
-	a, err := scanAccount(s.read.QueryRowContext(ctx, `SELECT `+accountColumns+`, details, contact
+	a, err := scanAccount(s.queryRow(ctx, `SELECT `+accountColumns+`, details, contact
 		FROM accounts WHERE id = ? AND user_id = ?`, accountID, userID), &details, &contact)
 	if err != nil {
 		return store.Account{}, translate("get account", err)
@@ -207,7 +207,7 @@ func (s *Store) ListAccounts(ctx context.Context, q store.AccountQuery) ([]store
 	}
 	query += ` ORDER BY created_at, id LIMIT ?`
 	args = append(args, q.Limit)
-	rows, err := s.read.QueryContext(ctx, query, args...)
+	rows, err := s.queryRows(ctx, query, args...)
 	if err != nil {
 		return nil, translate("list accounts", err)
 	}
@@ -230,7 +230,7 @@ func (s *Store) ListTransactions(ctx context.Context, q store.TransactionQuery) 
 	if q.AfterID != "" && micros(q.AfterAt) >= afterAt {
 		afterAt, afterID = micros(q.AfterAt), q.AfterID
 	}
-	rows, err := s.read.QueryContext(ctx, transactionPage, q.AccountID, afterAt, afterID, micros(q.To), q.Limit)
+	rows, err := s.queryRows(ctx, transactionPage, q.AccountID, afterAt, afterID, micros(q.To), q.Limit)
 	if err != nil {
 		return nil, translate("list transactions", err)
 	}
@@ -253,7 +253,7 @@ func (s *Store) ListStatements(ctx context.Context, q store.StatementQuery) ([]s
 	if q.AfterID != "" && q.AfterDate >= afterDate {
 		afterDate, afterID = q.AfterDate, q.AfterID
 	}
-	rows, err := s.read.QueryContext(ctx, statementPage, q.AccountID, afterDate, afterID, q.ToDate, q.Limit)
+	rows, err := s.queryRows(ctx, statementPage, q.AccountID, afterDate, afterID, q.ToDate, q.Limit)
 	if err != nil {
 		return nil, translate("list statements", err)
 	}
@@ -271,14 +271,14 @@ func (s *Store) ListStatements(ctx context.Context, q store.StatementQuery) ([]s
 
 func (s *Store) GetStatementPDF(ctx context.Context, accountID, statementID string) ([]byte, error) {
 	var pdf []byte
-	err := s.read.QueryRowContext(ctx, `SELECT p.pdf FROM fdx_statements s
+	err := s.queryRow(ctx, `SELECT p.pdf FROM fdx_statements s
 		JOIN fdx_statement_pdfs p ON p.statement_id = s.statement_id
 		WHERE s.statement_id = ? AND s.account_id = ?`, statementID, accountID).Scan(&pdf)
 	return pdf, translate("get statement PDF", err)
 }
 
 func (s *Store) ListNetworks(ctx context.Context, q store.NetworkQuery) ([]store.Network, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT position, body FROM fdx_networks
+	rows, err := s.queryRows(ctx, `SELECT position, body FROM fdx_networks
 		WHERE account_id = ? AND kind = ? AND position > ? ORDER BY position LIMIT ?`,
 		q.AccountID, string(q.Kind), q.AfterPosition, q.Limit)
 	if err != nil {

@@ -45,7 +45,7 @@ func (s *Store) CreateAuthRequest(ctx context.Context, r store.AuthRequest) erro
 }
 
 func (s *Store) GetAuthRequest(ctx context.Context, id string) (store.AuthRequest, error) {
-	r, err := scanAuthRequest(s.read.QueryRowContext(ctx, `SELECT `+authRequestColumns+` FROM auth_requests WHERE id = ?`, id))
+	r, err := scanAuthRequest(s.queryRow(ctx, `SELECT `+authRequestColumns+` FROM auth_requests WHERE id = ?`, id))
 	return r, translate("get auth request", err)
 }
 
@@ -89,7 +89,7 @@ func (s *Store) GetLoginSession(ctx context.Context, idHash string) (store.Login
 		ls                         store.LoginSession
 		authTime, created, expires int64
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT id_hash, user_id, auth_time, created_at, expires_at
+	err := s.queryRow(ctx, `SELECT id_hash, user_id, auth_time, created_at, expires_at
 		FROM login_sessions WHERE id_hash = ?`, idHash).Scan(&ls.IDHash, &ls.UserID, &authTime, &created, &expires)
 	ls.AuthTime, ls.CreatedAt, ls.ExpiresAt = fromMicros(authTime), fromMicros(created), fromMicros(expires)
 	return ls, translate("get login session", err)
@@ -140,7 +140,7 @@ func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 }
 
 func (s *Store) GetAuthCode(ctx context.Context, hash string) (store.AuthCode, error) {
-	c, err := scanAuthCode(s.read.QueryRowContext(ctx, `SELECT `+authCodeColumns+` FROM auth_codes WHERE hash = ?`, hash))
+	c, err := scanAuthCode(s.queryRow(ctx, `SELECT `+authCodeColumns+` FROM auth_codes WHERE hash = ?`, hash))
 	return c, translate("get auth code", err)
 }
 

@@ -44,7 +44,7 @@ func insertGrant(ctx context.Context, tx *sql.Tx, g store.Grant) error {
 }
 
 func (s *Store) GetGrant(ctx context.Context, id string) (store.Grant, error) {
-	g, err := scanGrant(s.read.QueryRowContext(ctx, `SELECT `+grantColumns+` FROM grants WHERE id = ?`, id))
+	g, err := scanGrant(s.queryRow(ctx, `SELECT `+grantColumns+` FROM grants WHERE id = ?`, id))
 	return g, translate("get grant", err)
 }
 
@@ -69,7 +69,7 @@ func (s *Store) ListGrants(ctx context.Context, f store.GrantFilter) ([]store.Gr
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	rows, err := s.read.QueryContext(ctx, q+" ORDER BY created_at, id", args...)
+	rows, err := s.queryRows(ctx, q+" ORDER BY created_at, id", args...)
 	if err != nil {
 		return nil, translate("list grants", err)
 	}
@@ -146,7 +146,7 @@ func insertRefreshToken(ctx context.Context, tx *sql.Tx, t store.RefreshToken) e
 }
 
 func (s *Store) GetRefreshToken(ctx context.Context, hash string) (store.RefreshToken, error) {
-	t, err := scanRefreshToken(s.read.QueryRowContext(ctx, `SELECT `+refreshTokenColumns+` FROM refresh_tokens WHERE hash = ?`, hash))
+	t, err := scanRefreshToken(s.queryRow(ctx, `SELECT `+refreshTokenColumns+` FROM refresh_tokens WHERE hash = ?`, hash))
 	return t, translate("get refresh token", err)
 }
 

@@ -97,7 +97,7 @@ func (s *Store) UpdateSigningKeys(ctx context.Context, update func([]store.Signi
 
 func (s *Store) ServerSecret(ctx context.Context, name string, create func() ([]byte, error)) ([]byte, error) {
 	var value []byte
-	err := s.read.QueryRowContext(ctx, `SELECT value FROM server_secrets WHERE name = ?`, name).Scan(&value)
+	err := s.queryRow(ctx, `SELECT value FROM server_secrets WHERE name = ?`, name).Scan(&value)
 	if err == nil {
 		return value, nil
 	}
@@ -120,7 +120,7 @@ func (s *Store) ServerSecret(ctx context.Context, name string, create func() ([]
 
 func (s *Store) GetSetting(ctx context.Context, name string) (string, error) {
 	var value string
-	err := s.read.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = ?`, name).Scan(&value)
+	err := s.queryRow(ctx, `SELECT value FROM settings WHERE name = ?`, name).Scan(&value)
 	return value, translate("get setting", err)
 }
 
