@@ -37,6 +37,12 @@ func TestConformance(t *testing.T) { storetest.Run(t, open) }
 
 func TestConcurrency(t *testing.T) { storetest.RunConcurrency(t, open) }
 
+func TestObserveConformance(t *testing.T) {
+	storetest.RunObserve(t, func(t *testing.T) storetest.ObserveBackend {
+		return openURL(t, pgtest.NewDatabase(t), postgres.Options{})
+	})
+}
+
 func TestDataConformance(t *testing.T) {
 	storetest.RunData(t, func(t *testing.T) storetest.DataBackend {
 		return openURL(t, pgtest.NewDatabase(t), postgres.Options{})
@@ -168,12 +174,23 @@ func TestOpenRejectsBadOptions(t *testing.T) {
 }
 
 // replicas stands for several fdxd processes on one database: each has its
-// own Store (its own pool), and the calls the concurrency suite races go
-// to them in turn. Everything else goes to the first.
+// own Store (its own pool), and the calls the concurrency suites race go to
+// them in turn. Everything else goes to the first.
 type replicas struct {
-	store.Store
+	*postgres.Store
 	all  []*postgres.Store
 	next atomic.Uint64
+}
+
+func openReplicas(t *testing.T, n int) *replicas {
+	t.Helper()
+	dbURL := pgtest.NewDatabase(t)
+	r := &replicas{}
+	for range n {
+		r.all = append(r.all, openURL(t, dbURL, postgres.Options{MaxConns: 8}))
+	}
+	r.Store = r.all[0]
+	return r
 }
 
 func (r *replicas) pick() *postgres.Store { return r.all[r.next.Add(1)%uint64(len(r.all))] }
@@ -194,19 +211,18 @@ func (r *replicas) ServerSecret(ctx context.Context, name string, create func() 
 	return r.pick().ServerSecret(ctx, name, create)
 }
 
-// TestConcurrencyAcrossReplicas runs the concurrency suite unchanged with
+func (r *replicas) OpenIssue(ctx context.Context, iss store.Issue) (store.Issue, bool, error) {
+	return r.pick().OpenIssue(ctx, iss)
+}
+
+// TestConcurrencyAcrossReplicas runs the concurrency suites unchanged with
 // the racing calls spread over three Stores on one database: single-use
-// codes, one key update at a time and first-writer-wins secrets hold
-// across processes, not only inside one.
+// codes, one key update at a time, first-writer-wins secrets and one open
+// issue per key hold across processes, not only inside one.
 func TestConcurrencyAcrossReplicas(t *testing.T) {
-	storetest.RunConcurrency(t, func(t *testing.T) store.Store {
-		dbURL := pgtest.NewDatabase(t)
-		r := &replicas{}
-		for range 3 {
-			r.all = append(r.all, openURL(t, dbURL, postgres.Options{MaxConns: 8}))
-		}
-		r.Store = r.all[0]
-		return r
+	storetest.RunConcurrency(t, func(t *testing.T) store.Store { return openReplicas(t, 3) })
+	t.Run("Observe", func(t *testing.T) {
+		storetest.RunObserve(t, func(t *testing.T) storetest.ObserveBackend { return openReplicas(t, 3) })
 	})
 }
 
