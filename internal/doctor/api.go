@@ -88,7 +88,7 @@ func (a *apiRun) flush(id, unit string) {
 
 // apiResult is one API response with its decoded JSON body.
 type apiResult struct {
-	label string // "GET /accounts/{accountId}"
+	label string // "GET /accounts/acc-1", for evidence
 	resp  *response
 	body  any
 	json  bool
@@ -149,7 +149,7 @@ func (a *apiRun) get(ctx context.Context, template, path string, query url.Value
 	if err != nil {
 		return nil, err
 	}
-	res := &apiResult{label: "GET " + template, resp: resp}
+	res := &apiResult{label: "GET " + path, resp: resp}
 	if strings.Contains(resp.contentType(), "json") || bytes.HasPrefix(bytes.TrimSpace(resp.body), []byte("{")) {
 		res.json = json.Unmarshal(resp.body, &res.body) == nil
 	}

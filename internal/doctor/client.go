@@ -244,11 +244,8 @@ func sameEndpoint(a, b *url.URL) bool {
 // snippet shortens a body for evidence.
 func snippet(b []byte, n int) string {
 	s := strings.Join(strings.Fields(string(b)), " ")
-	if len(s) > n {
-		s = s[:n] + "…"
-	}
 	if s == "" {
 		return "(empty body)"
 	}
-	return s
+	return truncate(s, n)
 }

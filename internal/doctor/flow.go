@@ -113,6 +113,8 @@ func (out loginOutcome) failure() string {
 		return "the login form came back after the username and password were sent: wrong credentials, or a login step doctor cannot do (MFA, JavaScript)?" + steps
 	case w.noPassword:
 		return "the provider shows a login form and doctor has no password" + steps
+	case w.formRefused:
+		return "the provider showed the same form again after it was submitted: " + w.endPage + steps
 	case w.endPage != "":
 		return "the flow stopped at a page without a way forward: " + w.endPage + steps
 	default:
@@ -903,27 +905,31 @@ func (r *run) checkStateAndCookies() {
 	}
 	seen := map[string]bool{}
 	var noSecure, noHTTPOnly, names []string
-	httpOnlyOK := true
+	overHTTP := false
 	for _, c := range r.cookies {
 		if seen[c.name] {
 			continue
 		}
 		seen[c.name] = true
 		names = append(names, c.name)
+		overHTTP = overHTTP || !c.overHTTPS
 		if c.overHTTPS && !c.secure {
 			noSecure = append(noSecure, c.name)
 		}
 		if !c.httpOnly {
 			noHTTPOnly = append(noHTTPOnly, c.name)
-			httpOnlyOK = false
 		}
+	}
+	note := ""
+	if overHTTP {
+		note = " (Secure is checked on https only)"
 	}
 	switch {
 	case len(noSecure) > 0:
 		r.rec.fail("authorize.cookies", "set over https without Secure: %s", strings.Join(noSecure, ", "))
-	case !httpOnlyOK:
+	case len(noHTTPOnly) > 0:
 		r.rec.warn("authorize.cookies", "without HttpOnly (readable by scripts): %s", strings.Join(noHTTPOnly, ", "))
 	default:
-		r.rec.pass("authorize.cookies", "%d cookies, all Secure and HttpOnly: %s", len(names), strings.Join(names, ", "))
+		r.rec.pass("authorize.cookies", "%s, Secure and HttpOnly%s: %s", plural(len(names), "cookie"), note, strings.Join(names, ", "))
 	}
 }

@@ -138,7 +138,7 @@ func (r *run) checkJWKS(ctx context.Context) {
 	case len(ks.keys) == 0:
 		r.rec.fail("jwks.parse", "the JWKS has no keys")
 	default:
-		r.rec.pass("jwks.parse", "%d keys: %s", len(ks.keys), quoteList(ks.kids()))
+		r.rec.pass("jwks.parse", "%s: %s", plural(len(ks.keys), "key"), quoteList(ks.kids()))
 	}
 
 	var noKid int
@@ -165,7 +165,7 @@ func (r *run) checkJWKS(ctx context.Context) {
 	case noKid > 0:
 		r.rec.warn("jwks.unique_kids", "the only key has no kid; tokens cannot name it and the next rotation will break validation")
 	case len(ks.keys) > 0:
-		r.rec.pass("jwks.unique_kids", "%d keys, every kid unique", len(ks.keys))
+		r.rec.pass("jwks.unique_kids", "%s, every kid unique", plural(len(ks.keys), "key"))
 	default:
 		r.rec.skip("jwks.unique_kids", "no keys")
 	}

@@ -41,6 +41,7 @@ type walkResult struct {
 	noPassword  bool     // a login form was shown but doctor has no password (manual mode)
 	submitted   bool     // credentials were submitted
 	cancel      bool     // a cancel control was pressed
+	formRefused bool     // a form came back unchanged after it was submitted
 	cookies     []cookieSeen
 }
 
@@ -62,7 +63,7 @@ func (r *run) walk(ctx context.Context, start string, mode walkMode, targets []*
 	method, next, form := http.MethodGet, start, url.Values(nil)
 	label := ""
 	passwordSent := 0
-	submissions := map[string]int{}
+	lastForm := ""
 	for range maxWalkSteps {
 		nextURL, err := url.Parse(next)
 		if err != nil {
@@ -143,10 +144,15 @@ func (r *run) walk(ctx context.Context, start string, mode walkMode, targets []*
 			passwordSent++
 			res.submitted = true
 		}
-		key := f.method + " " + shortURL(action)
-		if submissions[key]++; submissions[key] > 3 {
-			return res, fmt.Errorf("the provider keeps showing the same form (%s)", key)
+		// The same form (same action, same fields) straight after it was
+		// submitted means the provider refused the submission: stop there,
+		// with its page as the evidence.
+		key := f.method + " " + action.String() + " " + fieldNames(f.fields)
+		if key == lastForm {
+			res.formRefused = true
+			return res, nil
 		}
+		lastForm = key
 		label = " [" + fieldNames(submittedFields(f, values)) + buttonLabel(pressed) + "]"
 		if f.method == http.MethodGet {
 			q := action.Query()

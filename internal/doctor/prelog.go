@@ -147,12 +147,13 @@ func (r *run) checkPlainHTTP(ctx context.Context) {
 	// keeps a filtered port from eating the run's time.
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	probe := &httpClient{policy: transportPolicy{insecureLoopback: true, now: r.now}, client: &http.Client{
+	plain := &http.Client{
 		Transport:     r.client.client.Transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	}
 	req, _ := http.NewRequestWithContext(pctx, http.MethodGet, u.String(), nil)
-	resp, err := probe.client.Do(req)
+	req.Header.Set("User-Agent", userAgent)
+	resp, err := plain.Do(req)
 	if err != nil {
 		r.rec.pass(id, "http://%s refused: %v", u.Host, unwrapURLError(err))
 		return

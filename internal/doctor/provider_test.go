@@ -20,6 +20,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -139,6 +141,8 @@ func newProvider(t *testing.T, f faults, now func() time.Time) *provider {
 	p.roots.AddCert(caCert)
 	p.srv = httptest.NewUnstartedServer(mux)
 	p.srv.TLS = &tls.Config{Certificates: []tls.Certificate{leaf}}
+	// doctor's TLS 1.1 and plain-http probes make the server log handshake errors on purpose.
+	p.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	p.srv.StartTLS()
 	t.Cleanup(p.srv.Close)
 	p.issuer = p.srv.URL

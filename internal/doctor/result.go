@@ -274,3 +274,11 @@ func tokenDescription(kind, token string) string {
 	}
 	return fmt.Sprintf("a %d-character %s%s", len(token), kind, shape)
 }
+
+// plural is "1 key", "2 keys".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

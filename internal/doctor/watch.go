@@ -152,7 +152,7 @@ func (w *Watcher) Poll(ctx context.Context) ([]Result, error) {
 			err = fmt.Errorf("jwks.parse: %w", err)
 		}
 		rec.fail("jwks.reachable", "%v", err)
-		return rec.sorted(), nil
+		return rec.results, nil
 	}
 	current := map[string]bool{}
 	for _, k := range ks.keys {
@@ -163,7 +163,7 @@ func (w *Watcher) Poll(ctx context.Context) ([]Result, error) {
 	kids := slices.Sorted(maps.Keys(current))
 
 	if first {
-		rec.info("jwks.watch", "watching %s: %d keys already published (%s)", w.cfg.JWKSURI, len(kids), quoteList(kids))
+		rec.info("jwks.watch", "watching %s: %s already published (%s)", w.cfg.JWKSURI, plural(len(kids), "key"), quoteList(kids))
 	}
 	for _, kid := range kids {
 		k, known := st.Kids[kid]
@@ -198,12 +198,13 @@ func (w *Watcher) Poll(ctx context.Context) ([]Result, error) {
 	st.Polls++
 	st.LastPoll = now
 	if err := w.save(); err != nil {
-		return rec.sorted(), err
+		return rec.results, err
 	}
 	if len(rec.results) == 0 {
-		rec.pass("jwks.watch", "%d keys, no change (%s)", len(kids), quoteList(kids))
+		rec.pass("jwks.watch", "%s, no change (%s)", plural(len(kids), "key"), quoteList(kids))
 	}
-	return rec.sorted(), nil
+	// Events in the order they were seen, not catalogue order.
+	return rec.results, nil
 }
 
 // checkRemoval applies the rules to a kid that just disappeared.
