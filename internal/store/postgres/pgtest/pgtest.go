@@ -2,8 +2,9 @@
 // the server named by FDXD_TEST_POSTGRES and dropped when the test ends.
 //
 // When FDXD_TEST_POSTGRES is unset the local default server is tried; a
-// test is skipped only when nothing answers there and the run is not CI
-// (CI=true). A server that was named, or a CI run, without PostgreSQL fails.
+// test is skipped only when nothing answers there and the run neither is CI
+// (CI=true) nor requires PostgreSQL (FDXD_REQUIRE_POSTGRES=1). A server that
+// was named, a CI run or a required PostgreSQL that does not answer fails.
 package pgtest
 
 import (
@@ -42,7 +43,7 @@ func ServerURL(t testing.TB) string {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, server)
 	if err != nil {
-		if named || os.Getenv("CI") == "true" {
+		if named || os.Getenv("CI") == "true" || os.Getenv("FDXD_REQUIRE_POSTGRES") == "1" {
 			t.Fatalf("PostgreSQL at %s does not answer: %v", redact(server), err)
 		}
 		t.Skipf("POSTGRESQL TESTS SKIPPED: nothing answers at %s (%v); run .ci/postgres.sh or set %s",
