@@ -323,11 +323,11 @@ func (a *apiRun) walkList(ctx context.Context, template, path, itemsKey string, 
 			return pages, nil, err
 		}
 		where := fmt.Sprintf("GET %s page %d", template, n)
-		if res.resp.status != http.StatusOK {
+		if res.resp.status != http.StatusOK || !res.json {
 			if n == 1 {
 				return nil, res, nil
 			}
-			a.nextOffset = append(a.nextOffset, fmt.Sprintf("%s: %s %q led to %d", where, cursorParam, cursor, res.resp.status))
+			a.nextOffset = append(a.nextOffset, fmt.Sprintf("%s: %s %q led to %s: %s", where, cursorParam, cursor, res.resp.summary(), snippet(res.resp.body, 80)))
 			return pages, nil, nil
 		}
 		m, _ := res.body.(map[string]any)
@@ -432,6 +432,10 @@ func (a *apiRun) checkAccounts(ctx context.Context) ([]account, bool) {
 		return nil, false
 	case first != nil:
 		a.r.rec.fail(id, "%s%s: %s", first.resp.summary(), codeNote(errorCode(first)), snippet(first.resp.body, 120))
+		return nil, false
+	}
+	if m, _ := pages[0].res.body.(map[string]any); m["accounts"] == nil {
+		a.r.rec.fail(id, "%s: the body has no \"accounts\" array: %s", pages[0].res.resp.summary(), snippet(pages[0].res.resp.body, 120))
 		return nil, false
 	}
 	var accounts []account
@@ -556,6 +560,14 @@ func (a *apiRun) single(id string, acc account, res *apiResult, err error, templ
 // answer.
 func (a *apiRun) list(ctx context.Context, id string, acc account, template, path, itemsKey string, query url.Values, miss Status) []listPage {
 	pages, first, err := a.walkList(ctx, template, path, itemsKey, query, subListPageLimit)
+	if first != nil && first.resp.status == http.StatusBadRequest && query.Has("startTime") {
+		// The window may be longer than the provider keeps: try its default.
+		if again, firstAgain, errAgain := a.walkList(ctx, template, path, itemsKey, nil, subListPageLimit); firstAgain == nil && errAgain == nil {
+			a.note(id, worse(miss, Info), "400 for two years, 200 without dates", fmt.Sprintf("%s: %s%s for startTime %s (Plaid asks for two years on the first connection); 200 without dates",
+				acc.id, first.resp.summary(), codeNote(errorCode(first)), query.Get("startTime")))
+			return again
+		}
+	}
 	if first != nil {
 		a.single(id, acc, first, nil, template, miss)
 		return nil

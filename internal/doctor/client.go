@@ -99,7 +99,7 @@ func (r *response) isRedirect() bool {
 // summary is "GET https://host/path → 200 (12 ms)": never the query, which
 // can carry a code.
 func (r *response) summary() string {
-	return fmt.Sprintf("%s %s → %d (%s)", r.method, shortURL(r.url), r.status, r.elapsed.Round(time.Millisecond))
+	return fmt.Sprintf("%s %s → %d (%dms)", r.method, shortURL(r.url), r.status, r.elapsed.Milliseconds())
 }
 
 func (r *response) contentType() string {

@@ -155,12 +155,10 @@ func (r *run) walk(ctx context.Context, start string, mode walkMode, targets []*
 		lastForm = key
 		label = " [" + fieldNames(submittedFields(f, values)) + buttonLabel(pressed) + "]"
 		if f.method == http.MethodGet {
-			q := action.Query()
-			for k, vs := range values {
-				q[k] = vs
-			}
-			action.RawQuery = q.Encode()
-			method, next, form = http.MethodGet, action.String(), nil
+			// A GET form replaces the action's query with its fields.
+			get := *action
+			get.RawQuery = values.Encode()
+			method, next, form = http.MethodGet, get.String(), nil
 		} else {
 			method, next, form = http.MethodPost, action.String(), values
 		}

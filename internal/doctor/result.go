@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Status is the outcome of one check.
@@ -111,9 +112,9 @@ func (r *Report) WriteText(w io.Writer) error {
 			stage = res.Stage
 			fmt.Fprintf(&b, "\n%s\n", stage)
 		}
-		fmt.Fprintf(&b, "  %-4s  %-*s  %s\n", res.Status, width, res.ID, indent(res.Evidence, 10+width))
+		fmt.Fprintf(&b, "  %-4s  %-*s  %s\n", res.Status, width, res.ID, wrap(res.Evidence, 10+width, textWidth))
 		if res.Fix != "" && (res.Status == Fail || res.Status == Warn) {
-			fmt.Fprintf(&b, "  %-4s  %-*s  fix: %s\n", "", width, "", indent(res.Fix, 15+width))
+			fmt.Fprintf(&b, "  %-4s  %-*s  %s\n", "", width, "", wrap("fix: "+res.Fix, 10+width, textWidth))
 		}
 	}
 	fmt.Fprintf(&b, "\n%s\n", r.Summary())
@@ -121,8 +122,38 @@ func (r *Report) WriteText(w io.Writer) error {
 	return err
 }
 
+// textWidth is where the text report wraps long lines.
+const textWidth = 120
+
 func indent(s string, n int) string {
 	return strings.ReplaceAll(s, "\n", "\n"+strings.Repeat(" ", n))
+}
+
+// wrap breaks s at spaces so that lines starting at column col end before
+// width, and indents the continuation lines to col. Words longer than the
+// room (URLs) stay whole.
+func wrap(s string, col, width int) string {
+	room := max(width-col, 40)
+	pad := "\n" + strings.Repeat(" ", col)
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		n := 0
+		var b strings.Builder
+		for i, word := range strings.Split(line, " ") {
+			w := utf8.RuneCountInString(word)
+			if i > 0 && n+1+w > room {
+				b.WriteString(pad)
+				n = 0
+			} else if i > 0 {
+				b.WriteByte(' ')
+				n++
+			}
+			b.WriteString(word)
+			n += w
+		}
+		out = append(out, b.String())
+	}
+	return strings.Join(out, pad)
 }
 
 // WriteJSON writes the report as one JSON document with the same ids.

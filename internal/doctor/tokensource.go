@@ -44,7 +44,7 @@ func IDTokenSource(ctx context.Context, cfg Config) (source func(context.Context
 		// Without a client the watcher only polls the JWKS.
 		return nil, r.ep.jwks, transport.CloseIdleConnections, nil
 	}
-	if r.ep.authorization == "" || r.ep.token == "" {
+	if a, err := url.Parse(r.ep.authorization); err != nil || !a.IsAbs() || r.ep.token == "" {
 		transport.CloseIdleConnections()
 		return nil, "", nil, fmt.Errorf("%w: no authorization or token endpoint", ErrConfig)
 	}
