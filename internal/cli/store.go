@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/fdxd/fdxd/internal/secret"
 	"github.com/fdxd/fdxd/internal/store"
@@ -16,9 +18,10 @@ const DefaultDB = "./fdxd.db"
 
 // dbFlags are the flags of every command that opens the database.
 type dbFlags struct {
-	location string
-	kekFile  string
-	maxConns int
+	location       string
+	kekFile        string
+	maxConns       int
+	connectTimeout time.Duration
 }
 
 func (d *dbFlags) register(fs *flag.FlagSet) {
@@ -26,6 +29,7 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.kekFile, "key-encryption-key-file", "",
 		"file holding the 32-byte key-encryption key (hex or base64); default: FDXD_KEY_ENCRYPTION_KEY, else <db>.kek when it exists")
 	fs.IntVar(&d.maxConns, "db-max-conns", 0, "PostgreSQL connection pool size per process (0: the URL's pool_max_conns or the default)")
+	fs.DurationVar(&d.connectTimeout, "db-connect-timeout", 0, "PostgreSQL connection timeout (0: the URL's connect_timeout or 5s)")
 }
 
 // open opens the database and applies pending migrations.
@@ -37,16 +41,11 @@ func (d *dbFlags) open(ctx context.Context) (store.Store, error) {
 }
 
 func (d *dbFlags) options() backend.Options {
-	return backend.Options{MaxConns: int32(d.maxConns)}
+	return backend.Options{MaxConns: int32(d.maxConns), ConnectTimeout: d.connectTimeout}
 }
 
 // kekPath is the key file that sits beside a SQLite database.
-func (d *dbFlags) kekPath() string {
-	if backend.IsPostgres(d.location) {
-		return "./fdxd.kek"
-	}
-	return d.location + ".kek"
-}
+func (d *dbFlags) kekPath() string { return d.location + ".kek" }
 
 // sealer finds the key-encryption key: FDXD_KEY_ENCRYPTION_KEY, then
 // --key-encryption-key-file, then <db>.kek; with create (demo mode) the
@@ -64,6 +63,9 @@ func (d *dbFlags) sealer(env Env, create bool) (*secret.Sealer, string, error) {
 	case d.kekFile != "":
 		source = d.kekFile
 		key, err = secret.LoadKeyFile(d.kekFile)
+	case backend.IsPostgres(d.location):
+		// Every replica must hold the same key, so none may invent its own.
+		return nil, "", errors.New("with PostgreSQL, give every replica the same key-encryption key: FDXD_KEY_ENCRYPTION_KEY (64 hex digits) or --key-encryption-key-file")
 	default:
 		source = d.kekPath()
 		if create {

@@ -72,6 +72,9 @@ type Config struct {
 	KeyReloadInterval time.Duration
 	// GCInterval paces the deletion of expired rows.
 	GCInterval time.Duration
+	// RequestTimeout bounds the work of one request: a database that hangs
+	// instead of refusing becomes a 503 when it passes (default 10 s).
+	RequestTimeout time.Duration
 }
 
 // Server is a configured fdxd.
@@ -123,6 +126,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.GCInterval == 0 {
 		cfg.GCInterval = 10 * time.Minute
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 10 * time.Second
 	}
 	s := &Server{cfg: cfg}
 
@@ -203,11 +209,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.ClientCAFile != "" {
 		h = requireClientCert(h, issuerPath, s.observer)
 	}
-	s.handler = h
+	s.handler = withDeadline(h, cfg.RequestTimeout)
 	s.apiHandler = s.api.Handler()
 	if cfg.ClientCAFile != "" {
 		s.apiHandler = requireClientCert(s.apiHandler, "", s.observer)
 	}
+	s.apiHandler = withDeadline(s.apiHandler, cfg.RequestTimeout)
 	return s, nil
 }
 
@@ -413,6 +420,16 @@ func requireClientCert(next http.Handler, base string, o *observe.Observer) http
 			}
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// withDeadline gives every request's context a deadline, so store calls
+// against a stalled database end (as ErrUnavailable) instead of hanging.
+func withDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
