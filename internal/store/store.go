@@ -41,6 +41,7 @@ type Store interface {
 	SettingStore
 	AccountStore
 	DataStore
+	ObserveStore
 
 	// GarbageCollect deletes what has expired at now: auth requests, login
 	// sessions, codes, expired or long-revoked grants with their refresh
@@ -48,6 +49,8 @@ type Store interface {
 	GarbageCollect(ctx context.Context, now time.Time) (GCResult, error)
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
+	// MigrationStatus reports the latest applied migration and the latest one this binary knows.
+	MigrationStatus(ctx context.Context) (applied, known int, err error)
 	Close() error
 }
 

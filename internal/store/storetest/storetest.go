@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore NewStore) {
 		})
 	}
 	t.Run("Data", func(t *testing.T) { RunData(t, func(t *testing.T) DataBackend { return newStore(t) }) })
+	t.Run("Observe", func(t *testing.T) { RunObserve(t, func(t *testing.T) ObserveBackend { return newStore(t) }) })
 }
 
 // RunConcurrency runs the tests that hammer one store from many goroutines.
