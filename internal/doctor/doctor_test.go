@@ -3,7 +3,12 @@ package doctor
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -146,6 +151,7 @@ func TestBrokenProviders(t *testing.T) {
 		{"wrong secret accepted", faults{acceptWrongSecret: true}, "token.wrong_secret"},
 		{"state altered", faults{alterState: true}, "authorize.state"},
 		{"userinfo refusing the access token", faults{userinfoRefuses: true}, "userinfo.access_token"},
+		{"issuer with a trailing slash", faults{issuerSlash: true}, "discovery.issuer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -210,3 +216,63 @@ func TestReportJSON(t *testing.T) {
 }
 
 func testContext() context.Context { return context.Background() }
+
+func TestSelfSignedCertificate(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"issuer": "https://" + r.Host})
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	trusted := x509.NewCertPool()
+	trusted.AddCert(srv.Certificate())
+	tests := []struct {
+		name          string
+		roots         *x509.CertPool
+		wantReachable Status
+		wantTLS       string
+	}{
+		{"system roots", nil, Fail, "certificate does not verify: self-signed certificate"},
+		{"trusted through --ca-file", trusted, Pass, "self-signed certificate (trusted only through --ca-file): blocked in production"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := Run(t.Context(), Config{Issuer: srv.URL, RootCAs: tt.roots, Timeout: 20 * time.Second})
+			reach, _ := rep.Result("discovery.reachable")
+			tls, _ := rep.Result("discovery.tls")
+			if reach.Status != tt.wantReachable || tls.Status != Fail || !strings.Contains(tls.Evidence, tt.wantTLS) {
+				t.Errorf("discovery.reachable %s (%s), discovery.tls %s (%s); want %s and FAIL with %q",
+					reach.Status, reach.Evidence, tls.Status, tls.Evidence, tt.wantReachable, tt.wantTLS)
+			}
+		})
+	}
+}
+
+func TestDeadline(t *testing.T) {
+	p := newProvider(t, faults{}, fixedClock())
+	cfg := p.config(t)
+	// A token endpoint that never answers: the run's deadline ends it.
+	cfg.TokenEndpoint = p.issuer + "/hang"
+	release := make(chan struct{})
+	defer close(release)
+	mux := p.srv.Config.Handler.(*http.ServeMux)
+	mux.HandleFunc("POST /hang", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	})
+	cfg.Timeout = 500 * time.Millisecond
+	rep := Run(t.Context(), cfg)
+	ex, _ := rep.Result("token.exchange_basic")
+	if ex.Status != Fail || !strings.Contains(ex.Evidence, "deadline") {
+		t.Errorf("token.exchange_basic = %s (%s); want FAIL naming the deadline", ex.Status, ex.Evidence)
+	}
+	last, _ := rep.Result("consistency.sub_stable")
+	if last.Status != Skip || !strings.Contains(last.Evidence, "--timeout") {
+		t.Errorf("consistency.sub_stable = %s (%s); want SKIP naming --timeout", last.Status, last.Evidence)
+	}
+	if len(rep.Results) != len(catalogue)-3 {
+		t.Errorf("%d results after the deadline; want every check (%d)", len(rep.Results), len(catalogue)-3)
+	}
+}

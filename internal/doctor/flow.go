@@ -305,22 +305,22 @@ func (r *run) checkFlows(ctx context.Context) {
 	}
 	r.checkPrelog(ctx)
 	r.checkMainLogin(ctx)
+	steps := []func(context.Context){r.checkUserinfo, r.checkAPI, r.checkSecondLogin, r.checkTokenErrors, r.checkRefresh, r.checkCancel}
+	reason = "not reached"
 	if r.main == nil {
 		// Without a working login and exchange, more logins would fail the
 		// same way; Cancel may still work.
-		r.checkCancel(ctx)
-		r.checkStateAndCookies()
-		r.skipRest("no tokens: the first login or code exchange failed (see authorize.login, authorize.code, token.exchange_basic)" + deadlineNote(ctx))
-		return
+		steps = steps[len(steps)-1:]
+		reason = "no tokens: the first login or code exchange failed (see authorize.login, authorize.code, token.exchange_basic)"
 	}
-	r.checkUserinfo(ctx)
-	r.checkAPI(ctx)
-	r.checkSecondLogin(ctx)
-	r.checkTokenErrors(ctx)
-	r.checkRefresh(ctx)
-	r.checkCancel(ctx)
+	for _, step := range steps {
+		if ctx.Err() != nil {
+			break
+		}
+		step(ctx)
+	}
 	r.checkStateAndCookies()
-	r.skipRest("not reached" + deadlineNote(ctx))
+	r.skipRest(reason + deadlineNote(ctx))
 }
 
 // issuer is what tokens and redirects must carry: the discovery document's

@@ -61,8 +61,9 @@ func tokenizeHTML(doc string) []htmlToken {
 			if end < 0 {
 				return toks
 			}
-			name := strings.ToLower(strings.TrimSpace(strings.Fields(rest[2:end] + " ")[0]))
-			toks = append(toks, htmlToken{kind: tokEnd, name: name})
+			if f := strings.Fields(rest[2:end]); len(f) > 0 {
+				toks = append(toks, htmlToken{kind: tokEnd, name: strings.ToLower(f[0])})
+			}
 			i += end + 1
 		case len(rest) > 1 && isLetter(rest[1]):
 			tok, n := parseStartTag(rest)

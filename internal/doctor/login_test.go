@@ -320,3 +320,27 @@ func TestCatalogue(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseHTMLPage: pages come from servers nobody here wrote; no input may
+// panic the reader.
+func FuzzParseHTMLPage(f *testing.F) {
+	for _, seed := range []string{
+		`<form method=post action=/login><input name=u><input type=password name=p><button name=a value=1>Go</button></form>`,
+		`<select name=s><option>a<option selected value=b>b</select><textarea name=t>x</textarea>`,
+		`</><a href=/x>Cancel</a><meta http-equiv=refresh content="0;url=/y"><!-- <form> --><script>"<form>"</script>`,
+		`<form><button>`, `<input value="unterminated`, `<`, `<!`, `<title>t`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		page := parseHTMLPage(doc)
+		for _, form := range page.forms {
+			r := &run{cfg: Config{Username: "u", Password: "p"}}
+			r.fillForm(form, walkLogin)
+			r.fillForm(form, walkCancel)
+			usernameField(form)
+		}
+		chooseForm(page, walkLogin)
+		cancelLink(page)
+	})
+}

@@ -53,6 +53,7 @@ type faults struct {
 	acceptWrongSecret    bool // any client secret is accepted
 	alterState           bool // state changed on the redirect
 	userinfoRefuses      bool // userinfo refuses access tokens
+	issuerSlash          bool // discovery, tokens and redirects say issuer + "/"
 }
 
 const (
@@ -188,6 +189,14 @@ func testCertificates(t *testing.T, now time.Time) (*x509.Certificate, tls.Certi
 	return caCert, tls.Certificate{Certificate: [][]byte{leafDER, caDER}, PrivateKey: leafKey}
 }
 
+// iss is the issuer the provider writes into discovery, tokens and redirects.
+func (p *provider) iss() string {
+	if p.f.issuerSlash {
+		return p.issuer + "/"
+	}
+	return p.issuer
+}
+
 func (p *provider) sub() string {
 	if p.f.shortSub {
 		return "u12345"
@@ -214,7 +223,7 @@ func (p *provider) discovery(w http.ResponseWriter, r *http.Request) {
 		jwksURI = p.jwksSrv.URL + "/jwks"
 	}
 	writeJSON(w, 200, map[string]any{
-		"issuer":                                         p.issuer,
+		"issuer":                                         p.iss(),
 		"authorization_endpoint":                         p.issuer + "/authorize",
 		"token_endpoint":                                 p.issuer + "/token",
 		"userinfo_endpoint":                              p.issuer + "/userinfo",
@@ -273,7 +282,7 @@ func (p *provider) redirect(w http.ResponseWriter, r *http.Request, a *pendingAu
 		state += "-x"
 	}
 	q.Set("state", state)
-	q.Set("iss", p.issuer)
+	q.Set("iss", p.iss())
 	u.RawQuery = q.Encode()
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 }
@@ -501,7 +510,7 @@ func (p *provider) idToken(now time.Time, nonce string) string {
 		return ""
 	}
 	claims := map[string]any{
-		"iss": p.issuer, "sub": p.sub(), "aud": testClientID,
+		"iss": p.iss(), "sub": p.sub(), "aud": testClientID,
 		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "auth_time": now.Unix(),
 	}
 	if nonce != "" {

@@ -1,7 +1,7 @@
-package doctor_test
-
-// doctor against fdxd itself: the real server in-process on 127.0.0.1. This
-// external test package may import fdxd's server; package doctor may not.
+// Package againstfdxd runs doctor against fdxd itself: the real server
+// in-process on 127.0.0.1. It lives apart from package doctor, which must
+// not depend on fdxd's server, not even in its tests.
+package againstfdxd_test
 
 import (
 	"bytes"
