@@ -3,9 +3,6 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -14,137 +11,6 @@ import (
 	"github.com/fdxd/fdxd/internal/store/postgres"
 	"github.com/fdxd/fdxd/internal/store/postgres/pgtest"
 )
-
-// proxy forwards TCP connections from a loopback port to the PostgreSQL
-// server, and can cut them: Cut closes the listener (new connections are
-// refused) and every open connection; Stall accepts connections and never
-// forwards a byte; Restore listens again on the same port.
-type proxy struct {
-	t      *testing.T
-	target string
-	addr   string
-
-	mu      sync.Mutex // guards ln, stalled, conns
-	ln      net.Listener
-	stalled bool
-	conns   map[net.Conn]bool
-	wg      sync.WaitGroup
-}
-
-func startProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	p := &proxy{t: t, target: target, conns: map[net.Conn]bool{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("proxy listen: %v", err)
-	}
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(func() {
-		p.Cut()
-		p.wg.Wait()
-	})
-	return p
-}
-
-// via rewrites a database URL to connect through the proxy.
-func (p *proxy) via(dbURL string) string {
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		p.t.Fatalf("parse %s: %v", dbURL, err)
-	}
-	u.Host = p.addr
-	return u.String()
-}
-
-func (p *proxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	p.wg.Go(func() {
-		for {
-			client, err := ln.Accept()
-			if err != nil {
-				return // closed by Cut
-			}
-			p.mu.Lock()
-			stalled := p.stalled
-			p.conns[client] = true
-			p.mu.Unlock()
-			if stalled {
-				continue // held open, silent, until Cut
-			}
-			p.wg.Go(func() { p.forward(client) })
-		}
-	})
-}
-
-func (p *proxy) forward(client net.Conn) {
-	server, err := net.Dial("tcp", p.target)
-	if err != nil {
-		client.Close()
-		return
-	}
-	p.mu.Lock()
-	p.conns[server] = true
-	p.mu.Unlock()
-	done := make(chan struct{}, 2)
-	pipe := func(dst, src net.Conn) {
-		io.Copy(dst, src)
-		dst.Close()
-		src.Close()
-		done <- struct{}{}
-	}
-	go pipe(server, client)
-	go pipe(client, server)
-	<-done
-	<-done
-	p.mu.Lock()
-	delete(p.conns, client)
-	delete(p.conns, server)
-	p.mu.Unlock()
-}
-
-// Cut refuses new connections and drops every open one.
-func (p *proxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-		delete(p.conns, c)
-	}
-}
-
-// Stall drops every open connection, then accepts new ones without ever
-// answering: a server that hangs rather than refuses.
-func (p *proxy) Stall() {
-	p.Cut()
-	p.mu.Lock()
-	p.stalled = true
-	p.mu.Unlock()
-	p.listen()
-}
-
-// Restore forwards again, on the same port.
-func (p *proxy) Restore() {
-	p.Cut()
-	p.mu.Lock()
-	p.stalled = false
-	p.mu.Unlock()
-	p.listen()
-}
-
-func (p *proxy) listen() {
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		p.t.Fatalf("proxy listen again on %s: %v", p.addr, err)
-	}
-	p.serve(ln)
-}
 
 func mustUnavailable(t *testing.T, err error, what string) {
 	t.Helper()
@@ -171,12 +37,8 @@ func testClient(id, name string) store.Client {
 // the same Store serves again as soon as the server can be reached.
 func TestOutageIsUnavailableAndHeals(t *testing.T) {
 	dbURL := pgtest.NewDatabase(t)
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := startProxy(t, u.Host)
-	s := openURL(t, p.via(dbURL), postgres.Options{MaxConns: 4})
+	p, viaProxy := pgtest.ProxyFor(t, dbURL)
+	s := openURL(t, viaProxy, postgres.Options{MaxConns: 4})
 	ctx := t.Context()
 
 	mustOK(t, s.CreateClient(ctx, testClient("c1", "before")), "create client")
@@ -197,7 +59,7 @@ func TestOutageIsUnavailableAndHeals(t *testing.T) {
 	// the first call after the server is back works.
 	fillPool()
 	p.Cut()
-	_, err = s.GetClient(ctx, "c1")
+	_, err := s.GetClient(ctx, "c1")
 	mustUnavailable(t, err, "read while cut")
 	p.Restore()
 	got, err := s.GetClient(ctx, "c1")
