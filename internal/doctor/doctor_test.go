@@ -29,7 +29,7 @@ var loadTestSpec = sync.OnceValues(func() (*Spec, error) {
 
 // testSpec returns the spec, or nil (schema checks then report SKIP) when
 // the checkout has no ../shared beside it.
-func testSpec(t *testing.T) *Spec {
+func testSpec(t testing.TB) *Spec {
 	s, err := loadTestSpec()
 	if err != nil {
 		t.Logf("no Core Exchange spec at %s (%v): schema checks are skipped", specPath, err)
@@ -43,7 +43,7 @@ func fixedClock() func() time.Time {
 	return func() time.Time { return t0 }
 }
 
-func (p *provider) config(t *testing.T) Config {
+func (p *provider) config(t testing.TB) Config {
 	return Config{
 		Issuer:       p.issuer,
 		ClientID:     testClientID,
@@ -255,8 +255,7 @@ func TestDeadline(t *testing.T) {
 	cfg.TokenEndpoint = p.issuer + "/hang"
 	release := make(chan struct{})
 	defer close(release)
-	mux := p.srv.Config.Handler.(*http.ServeMux)
-	mux.HandleFunc("POST /hang", func(w http.ResponseWriter, r *http.Request) {
+	p.mux.HandleFunc("POST /hang", func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 		case <-release:
@@ -275,4 +274,20 @@ func TestDeadline(t *testing.T) {
 	if len(rep.Results) != len(catalogue)-3 {
 		t.Errorf("%d results after the deadline; want every check (%d)", len(rep.Results), len(catalogue)-3)
 	}
+}
+
+// BenchmarkRun is one whole run against the reference provider on
+// 127.0.0.1 (spec validation included).
+func BenchmarkRun(b *testing.B) {
+	p := newProvider(b, faults{}, fixedClock())
+	cfg := p.config(b)
+	before := p.servedCount()
+	runs := 0
+	for b.Loop() {
+		if rep := Run(b.Context(), cfg); rep.Failed() {
+			b.Fatalf("FAIL on the reference provider:\n%s", reportText(rep))
+		}
+		runs++
+	}
+	b.ReportMetric(float64(p.servedCount()-before)/float64(runs), "requests/run")
 }

@@ -31,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,10 +68,12 @@ const (
 )
 
 type provider struct {
-	t       *testing.T
+	t       testing.TB
+	served  atomic.Int64 // requests served
 	f       faults
 	now     func() time.Time
 	srv     *httptest.Server
+	mux     *http.ServeMux
 	jwksSrv *httptest.Server // plain http, for the jwksHTTP fault
 	issuer  string
 	roots   *x509.CertPool
@@ -116,7 +119,7 @@ var testKeys = sync.OnceValues(func() (*rsa.PrivateKey, *rsa.PrivateKey) {
 	return a, b
 })
 
-func newProvider(t *testing.T, f faults, now func() time.Time) *provider {
+func newProvider(t testing.TB, f faults, now func() time.Time) *provider {
 	t.Helper()
 	key, _ := testKeys()
 	p := &provider{
@@ -125,6 +128,7 @@ func newProvider(t *testing.T, f faults, now func() time.Time) *provider {
 		access: map[string]*grant{}, refresh: map[string]*grant{}, csrf: map[string]string{},
 	}
 	mux := http.NewServeMux()
+	p.mux = mux
 	mux.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
 	mux.HandleFunc("GET /authorize", p.authorize)
 	mux.HandleFunc("GET /login", p.loginPage)
@@ -140,7 +144,10 @@ func newProvider(t *testing.T, f faults, now func() time.Time) *provider {
 	caCert, leaf := testCertificates(t, now())
 	p.roots = x509.NewCertPool()
 	p.roots.AddCert(caCert)
-	p.srv = httptest.NewUnstartedServer(mux)
+	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.served.Add(1)
+		mux.ServeHTTP(w, r)
+	}))
 	p.srv.TLS = &tls.Config{Certificates: []tls.Certificate{leaf}}
 	// doctor's TLS 1.1 and plain-http probes make the server log handshake errors on purpose.
 	p.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
@@ -156,7 +163,7 @@ func newProvider(t *testing.T, f faults, now func() time.Time) *provider {
 
 // testCertificates makes a CA and a leaf for 127.0.0.1 signed by it, so the
 // chain verifies as a public one would (against the test's roots).
-func testCertificates(t *testing.T, now time.Time) (*x509.Certificate, tls.Certificate) {
+func testCertificates(t testing.TB, now time.Time) (*x509.Certificate, tls.Certificate) {
 	t.Helper()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -196,6 +203,9 @@ func (p *provider) iss() string {
 	}
 	return p.issuer
 }
+
+// servedCount is how many requests the provider has served.
+func (p *provider) servedCount() int64 { return p.served.Load() }
 
 func (p *provider) sub() string {
 	if p.f.shortSub {
