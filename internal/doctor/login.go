@@ -34,9 +34,7 @@ type walkResult struct {
 	reached     *url.URL // the redirect target reached, with its query; nil when none was
 	targetIndex int      // which target was reached
 	steps       []string // "GET /authorize → 303 /login", values never shown
-	endStatus   int      // status of the last page when no target was reached
 	endPage     string   // what the last page said
-	loginShown  bool     // a login form was shown
 	loginFailed bool     // the login form came back after the password was sent
 	noPassword  bool     // a login form was shown but doctor has no password (manual mode)
 	submitted   bool     // credentials were submitted
@@ -51,7 +49,7 @@ type cookieSeen struct {
 	overHTTPS        bool
 }
 
-// stepLimitError is returned when a walk neither ends on a page nor reaches
+// errWalkTooLong is returned when a walk neither ends on a page nor reaches
 // the redirect URI.
 var errWalkTooLong = errors.New("no redirect to the redirect URI")
 
@@ -101,7 +99,6 @@ func (r *run) walk(ctx context.Context, start string, mode walkMode, targets []*
 				continue
 			}
 		}
-		res.endStatus = resp.status
 		res.endPage = describePage(resp, page)
 
 		f, ok := chooseForm(page, mode)
@@ -124,13 +121,10 @@ func (r *run) walk(ctx context.Context, start string, mode walkMode, targets []*
 		if err != nil {
 			return res, nil
 		}
-		if f.hasPassword() {
-			res.loginShown = true
-			if passwordSent > 0 {
-				// The login form came back after the password was sent.
-				res.loginFailed = true
-				return res, nil
-			}
+		if f.hasPassword() && passwordSent > 0 {
+			// The login form came back after the password was sent.
+			res.loginFailed = true
+			return res, nil
 		}
 		values, pressed, filled, ok := r.fillForm(f, mode)
 		if !ok {
