@@ -472,6 +472,7 @@ func (a *apiRun) checkEachAccount(ctx context.Context, accounts []account) {
 	type statementRef struct{ account, statement string }
 	var statements []statementRef
 	var rangeAccount string
+	discoverable := 0
 	for _, acc := range accounts {
 		if ctx.Err() != nil {
 			return
@@ -480,6 +481,9 @@ func (a *apiRun) checkEachAccount(ctx context.Context, accounts []account) {
 		detailed := slices.Contains(detailCategories, acc.category)
 		if detailed && rangeAccount == "" {
 			rangeAccount = acc.id
+		}
+		if !detailed {
+			discoverable++
 		}
 
 		if detailed {
@@ -519,7 +523,11 @@ func (a *apiRun) checkEachAccount(ctx context.Context, accounts []account) {
 			a.r.rec.skip(id, "none of the accounts is of a category Plaid fetches this for")
 			continue
 		}
-		a.flush(id, fmt.Sprintf("%d accounts", len(accounts)))
+		unit := plural(len(accounts), "account")
+		if id == "api.account_details" && discoverable > 0 {
+			unit += fmt.Sprintf(" (%d discoverable-only, not fetched, as Plaid does not)", discoverable)
+		}
+		a.flush(id, unit)
 	}
 
 	if len(statements) == 0 {
