@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Load test of fdxd with wrk: builds fdxd, starts `fdxd serve --demo` on a
+# free loopback port with a fresh database in a temporary directory, gets a
+# refresh token through the real login flow (bench/cmd/flow), then runs wrk
+# against the refresh grant, the JWKS and discovery, and prints a summary
+# table against the issue's targets. Everything it starts is stopped on
+# exit. See bench/README.md.
+#
+# Environment: DURATION (20s), CONNECTIONS (32), THREADS (2), WARMUP (3s),
+# RUNS (1: runs per endpoint, the table shows the median), BENCH (1: also
+# run the code-exchange and RS256 Go benchmarks and print their ratio),
+# STRICT (0: 1 makes a missed target exit 1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+
+DURATION="${DURATION:-20s}"
+CONNECTIONS="${CONNECTIONS:-32}"
+THREADS="${THREADS:-2}"
+WARMUP="${WARMUP:-3s}"
+RUNS="${RUNS:-1}"
+BENCH="${BENCH:-1}"
+STRICT="${STRICT:-0}"
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'load.sh: %s\n' "$*" >&2; exit 1; }
+
+export PATH="$PATH:/usr/local/go/bin"
+command -v go >/dev/null || die "no Go toolchain on PATH"
+if ! command -v wrk >/dev/null; then
+  [ "$(id -u)" = 0 ] || die "wrk is missing: apt-get install wrk (as root)"
+  say "installing wrk"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+command -v curl >/dev/null || die "curl is missing"
+
+tmp="$(mktemp -d)"
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say "building fdxd and the flow helper"
+go build -o "$tmp/fdxd" ./cmd/fdxd
+go build -o "$tmp/flow" ./bench/cmd/flow
+
+# A free port: bind port 0, read it, release it.
+port="$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null)" ||
+  port=$(( 20000 + RANDOM % 20000 ))
+issuer="http://127.0.0.1:$port"
+
+say "starting fdxd serve --demo on $issuer (per-client rate limit off)"
+# The per-client rate limit (default 1000 req/s per client) is switched off:
+# a single client at full speed would otherwise measure the limiter's 503s,
+# not the server's capacity. Logging stays at the default (info, one JSON
+# line per request), written to a file as in production.
+(cd "$tmp" && exec ./fdxd serve --demo --addr "127.0.0.1:$port" --db "$tmp/fdxd.db" --client-rate-limit -1 \
+  >"$tmp/demo.txt" 2>"$tmp/serve.log") &
+server_pid=$!
+for _ in $(seq 1 150); do
+  curl -fsS -o /dev/null "$issuer/.well-known/openid-configuration" 2>/dev/null && break
+  kill -0 "$server_pid" 2>/dev/null || { tail -n 20 "$tmp/serve.log" >&2; die "fdxd serve exited"; }
+  sleep 0.2
+done
+curl -fsS -o /dev/null "$issuer/.well-known/openid-configuration" || die "fdxd serve did not answer discovery"
+
+say "signing the demo user in through the login form for a refresh token"
+client_id="demo-aggregator"
+client_secret="demo-aggregator-secret"
+FDXD_BENCH_REFRESH_TOKEN="$(printf '%s\n%s\n' "$client_secret" "demo-password" |
+  "$tmp/flow" -issuer "$issuer" -client-id "$client_id" -redirect-uri "http://127.0.0.1:8787/callback" -username demo)"
+FDXD_BENCH_BASIC="$(printf '%s:%s' "$client_id" "$client_secret" | base64 | tr -d '\n')"
+FDXD_BENCH_DIR="$root/bench"
+export FDXD_BENCH_REFRESH_TOKEN FDXD_BENCH_BASIC FDXD_BENCH_DIR
+status="$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Basic $FDXD_BENCH_BASIC" \
+  --data "grant_type=refresh_token&refresh_token=$FDXD_BENCH_REFRESH_TOKEN" "$issuer/token")"
+[ "$status" = 200 ] || die "a single refresh answered $status"
+
+# run NAME URL SCRIPT: warm up, then RUNS measured runs; prints the median
+# run's "rps p50 p99 requests non2xx errors".
+run() {
+  local name="$1" url="$2" script="$3" out i
+  say "$name: warm-up $WARMUP, then $RUNS x $DURATION at $CONNECTIONS connections ($THREADS wrk threads)"
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$script" "$url" >/dev/null
+  : >"$tmp/$name.runs"
+  for i in $(seq 1 "$RUNS"); do
+    out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "$url")"
+    printf '%s\n' "$out" >"$tmp/$name.$i.txt"
+    printf '%s\n' "$out" | sed -n 's/^FDXD_RESULT //p' >>"$tmp/$name.runs"
+  done
+  sort -n -k1,1 "$tmp/$name.runs" | sed -n "$(( (RUNS + 1) / 2 ))p"
+}
+
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+refresh="$(run refresh "$issuer/token" bench/refresh.lua)"
+jwks="$(run jwks "$issuer/jwks" bench/get.lua)"
+discovery="$(run discovery "$issuer/.well-known/openid-configuration" bench/get.lua)"
+
+missed=0
+row() { # name result min_rps max_p99_ms(or -) target_text
+  local name="$1" rps p50 p99 n non2xx errs verdict="met"
+  read -r rps p50 p99 n non2xx errs <<<"$2"
+  if awk -v r="$rps" -v m="$3" 'BEGIN{exit !(r < m)}'; then verdict="MISSED"; fi
+  if [ "$4" != "-" ] && awk -v p="$p99" -v m="$4" 'BEGIN{exit !(p > m)}'; then verdict="MISSED"; fi
+  if [ "$non2xx" != 0 ] || [ "$errs" != 0 ]; then verdict="ERRORS"; fi
+  [ "$verdict" = met ] || missed=1
+  printf '%-10s %7.0f %9.2f %9.2f %10d %8d %7d   %-28s %s\n' "$name" "$rps" "$p50" "$p99" "$n" "$non2xx" "$errs" "$5" "$verdict"
+}
+
+echo
+echo "load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the figures)"
+echo "fdxd load test: $(nproc) cores shared by fdxd and wrk; $CONNECTIONS connections, $THREADS wrk threads, $DURATION per run, median of $RUNS run(s)"
+echo "per-client rate limit off (--client-rate-limit -1): this measures capacity, not the limiter"
+echo
+printf '%-10s %7s %9s %9s %10s %8s %7s   %-28s %s\n' endpoint req/s "p50 ms" "p99 ms" requests non-2xx errors target verdict
+row refresh "$refresh" 4500 15 ">= 4500 req/s, p99 <= 15 ms"
+row jwks "$jwks" 20000 - ">= 20000 req/s"
+row discovery "$discovery" 20000 - ">= 20000 req/s"
+
+if [ "$BENCH" = 1 ]; then
+  # Stop the server first: the Go benchmarks should have the machine.
+  kill -TERM "$server_pid"; wait "$server_pid" || die "fdxd serve did not exit cleanly"
+  server_pid=""
+  echo
+  say "Go benchmarks: code exchange next to RSA-2048 signing alone (median of 5)"
+  go test ./internal/oauth -run '^$' -bench '^Benchmark(CodeExchange|SignRS256)$' -count 5 >"$tmp/bench.txt"
+  median() { grep "^Benchmark$1-" "$tmp/bench.txt" | awk '{print $3}' | sort -n | sed -n 3p; }
+  echo
+  printf '%-18s %12s %12s %8s   %s\n' "" "exchange ns" "sign ns" ratio "target >= 0.70"
+  for mode in "inproc serial:CodeExchange/inproc:SignRS256/serial" "inproc parallel:CodeExchange/inproc-parallel:SignRS256/parallel" \
+              "http parallel:CodeExchange/http-parallel:SignRS256/parallel"; do
+    IFS=: read -r label ex sg <<<"$mode"
+    e="$(median "$ex")"; s="$(median "$sg")"
+    ratio="$(awk -v e="$e" -v s="$s" 'BEGIN{printf "%.2f", s/e}')"
+    verdict=met
+    awk -v r="$ratio" 'BEGIN{exit !(r < 0.70)}' && { verdict=MISSED; missed=1; }
+    printf '%-18s %12s %12s %8s   %s\n' "$label" "$e" "$s" "$ratio" "$verdict"
+  done
+fi
+
+if [ "$missed" = 1 ] && [ "$STRICT" = 1 ]; then
+  exit 1
+fi
