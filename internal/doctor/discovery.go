@@ -44,13 +44,14 @@ const wellKnown = "/.well-known/openid-configuration"
 func (r *run) checkDiscovery(ctx context.Context) {
 	cfg := r.cfg
 	explicit := endpoints{cfg.AuthorizationEndpoint, cfg.TokenEndpoint, cfg.UserinfoEndpoint, cfg.JWKSURI, cfg.IntrospectionEndpoint}
+	r.ep = explicit
+	// TLS is checked on the endpoints known at the end, however discovery went.
+	defer r.checkTLS(ctx)
 	ids := []string{"discovery.reachable", "discovery.https", "discovery.issuer", "discovery.endpoints", "discovery.scopes", "discovery.response_types", "discovery.token_auth_methods"}
 	if cfg.Issuer == "" {
 		for _, id := range ids {
 			r.rec.skip(id, "no --issuer: the endpoints were given on the command line")
 		}
-		r.ep = explicit
-		r.checkTLS(ctx)
 		return
 	}
 	issuer, err := url.Parse(cfg.Issuer)
@@ -59,8 +60,6 @@ func (r *run) checkDiscovery(ctx context.Context) {
 		for _, id := range ids[1:] {
 			r.rec.skip(id, "no usable issuer URL")
 		}
-		r.ep = explicit
-		r.checkTLS(ctx)
 		return
 	}
 	r.issuerURL = issuer
@@ -85,8 +84,6 @@ func (r *run) checkDiscovery(ctx context.Context) {
 		for _, id := range ids[2:] {
 			r.rec.skip(id, "no discovery document")
 		}
-		r.ep = explicit
-		r.checkTLS(ctx)
 		return
 	}
 	r.disc = doc
@@ -164,7 +161,6 @@ func (r *run) checkDiscovery(ctx context.Context) {
 	default:
 		r.rec.fail("discovery.token_auth_methods", "token_endpoint_auth_methods_supported %v has neither client_secret_basic nor client_secret_post", methods)
 	}
-	r.checkTLS(ctx)
 }
 
 func (r *run) fetchDiscovery(ctx context.Context, discoveryURL string) (*discoveryDoc, error) {
