@@ -314,28 +314,111 @@ var secretHeaderWords = []string{"secret", "token", "password", "passwd", "key",
 
 // MaskHeaders returns the headers with secrets masked: Authorization keeps
 // its scheme and at most the last 4 characters; Cookie and Set-Cookie keep
-// only cookie names; any header whose name looks secret is masked whole.
+// only cookie names; any header whose name looks secret is masked whole;
+// in other values, secret-looking query parameters (code=, *token=,
+// *secret=, password=) lose their values, and a value holding a long
+// token-like run (40 or more base64url or JWT characters, the shape of
+// every code, token and secret fdxd issues) is masked whole.
 func MaskHeaders(h http.Header) map[string]string {
 	out := make(map[string]string, len(h))
 	for name, values := range h {
-		v := strings.Join(values, ", ")
-		lower := strings.ToLower(name)
-		switch {
-		case lower == "authorization" || lower == "proxy-authorization":
-			v = maskAuthorization(v)
-		case lower == "cookie" || lower == "set-cookie":
-			v = maskCookies(v)
-		default:
-			for _, w := range secretHeaderWords {
-				if strings.Contains(lower, w) {
-					v = "[masked]"
-					break
-				}
-			}
-		}
-		out[name] = truncate(v, 512)
+		out[name] = MaskHeader(name, strings.Join(values, ", "))
 	}
 	return out
+}
+
+// MaskHeaderMap applies MaskHeader to headers kept earlier; masking is
+// idempotent, so masked values stay as they are.
+func MaskHeaderMap(h map[string]string) map[string]string {
+	if h == nil {
+		return nil
+	}
+	out := make(map[string]string, len(h))
+	for name, v := range h {
+		out[name] = MaskHeader(name, v)
+	}
+	return out
+}
+
+// MaskHeader masks one header value as MaskHeaders does.
+func MaskHeader(name, v string) string {
+	lower := strings.ToLower(name)
+	switch {
+	case lower == "authorization" || lower == "proxy-authorization":
+		v = maskAuthorization(v)
+	case lower == "cookie" || lower == "set-cookie":
+		v = maskCookies(v)
+	case lower == "x-request-id" || lower == "x-fapi-interaction-id":
+		if !wellFormedID.MatchString(v) {
+			v = "[masked]"
+		}
+	case lower == "traceparent":
+		// W3C trace context: ids, no secret, and useful to correlate.
+		if !traceparent.MatchString(v) {
+			v = "[masked]"
+		}
+	default:
+		if looksSecretName(lower) {
+			v = "[masked]"
+		} else {
+			v = MaskText(v)
+		}
+	}
+	return truncate(v, 512)
+}
+
+func looksSecretName(lower string) bool {
+	for _, w := range secretHeaderWords {
+		if strings.Contains(lower, w) {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	traceparent = regexp.MustCompile(`^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$`)
+	// secretParam matches a query or form parameter whose value is secret.
+	secretParam = regexp.MustCompile(`(?i)((?:^|[?&;\s])(?:code|code_verifier|[a-z_]*(?:token|secret|password|passwd|assertion)[a-z_]*)=)[^&;\s]*`)
+)
+
+// tokenRun is the shortest run of token characters that MaskText masks:
+// below the 43 base64url characters of the shortest code or token fdxd
+// issues, above a UUID (36) or a traceparent's trace id (32).
+const tokenRun = 40
+
+// hasTokenRun reports whether v holds tokenRun consecutive base64url, JWT
+// or base64 characters. A plain loop: it runs on every request header.
+func hasTokenRun(v string) bool {
+	run := 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '_' || c == '.' || c == '~' || c == '+' || c == '=' {
+			run++
+			if run >= tokenRun {
+				return true
+			}
+			continue
+		}
+		run = 0
+	}
+	return false
+}
+
+// MaskText masks secret-looking parts of free text: the values of
+// secret-looking parameters, and any long token-like run as a whole.
+func MaskText(v string) string {
+	if v == "" {
+		return v
+	}
+	if strings.Contains(v, "=") {
+		v = secretParam.ReplaceAllString(v, "${1}[masked]")
+	}
+	if hasTokenRun(v) {
+		return "[masked]"
+	}
+	return v
 }
 
 func maskAuthorization(v string) string {
@@ -344,6 +427,10 @@ func maskAuthorization(v string) string {
 		return "[masked]"
 	}
 	cred = strings.TrimSpace(cred)
+	// Already masked (a stored record masked again).
+	if cred == "[masked]" || (strings.HasPrefix(cred, "…") && len(cred) <= len("…")+4) {
+		return scheme + " " + cred
+	}
 	// Basic credentials end with the client secret: show none of it.
 	if !strings.EqualFold(scheme, "bearer") || len(cred) <= 12 {
 		return scheme + " [masked]"
