@@ -94,7 +94,9 @@ type windowKey struct {
 }
 
 // issueKey is the store key of the error-rate issue of a window.
-func (k windowKey) issueKey() string { return string(store.IssueErrorRate) + ":" + k.kind + ":" + k.name }
+func (k windowKey) issueKey() string {
+	return string(store.IssueErrorRate) + ":" + k.kind + ":" + k.name
+}
 
 type window struct {
 	slots [windowSlots]alertSlot
