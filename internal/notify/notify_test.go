@@ -73,7 +73,11 @@ func (w *waits) after(d time.Duration) <-chan time.Time {
 	return c
 }
 
-func (w *waits) get() []time.Duration { w.mu.Lock(); defer w.mu.Unlock(); return append([]time.Duration(nil), w.list...) }
+func (w *waits) get() []time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]time.Duration(nil), w.list...)
+}
 
 // run starts n and stops it with the test.
 func run(t *testing.T, n *notify.Notifier) {
