@@ -28,9 +28,8 @@ type Switch struct {
 	settings store.SettingStore
 	now      func() time.Time
 
-	mu      sync.Mutex
+	mu      sync.Mutex // guards the last good read
 	on      bool
-	err     error
 	readAt  time.Time
 	hasRead bool
 }
@@ -46,30 +45,33 @@ func New(settings store.SettingStore, now func() time.Time) *Switch {
 // On reports whether maintenance mode is on. An error (wrapping
 // store.ErrUnavailable when the database is down) means the state is
 // unknown; callers answer 503 either way.
+//
+// Only a successful read is cached. A failed one is not: one lost
+// connection must not turn every request of the next CacheFor into a 503,
+// and after an outage the replica serves again on the first request that
+// finds the database answering.
 func (s *Switch) On(ctx context.Context) (bool, error) {
 	now := s.now()
 	s.mu.Lock()
 	if s.hasRead && now.Sub(s.readAt) < CacheFor && now.Sub(s.readAt) >= 0 {
-		on, err := s.on, s.err
+		on := s.on
 		s.mu.Unlock()
-		return on, err
+		return on, nil
 	}
 	s.mu.Unlock()
 
 	v, err := s.settings.GetSetting(ctx, settingName)
-	on := false
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		err = nil
+		v = "off"
 	case err != nil:
-		err = fmt.Errorf("maintenance: read switch: %w", err)
-	default:
-		on = v == "on"
+		return false, fmt.Errorf("maintenance: read switch: %w", err)
 	}
+	on := v == "on"
 	s.mu.Lock()
-	s.on, s.err, s.readAt, s.hasRead = on, err, now, true
+	s.on, s.readAt, s.hasRead = on, now, true
 	s.mu.Unlock()
-	return on, err
+	return on, nil
 }
 
 // Set turns maintenance mode on or off for every replica.
@@ -82,7 +84,7 @@ func (s *Switch) Set(ctx context.Context, on bool) error {
 		return fmt.Errorf("maintenance: set %s: %w", v, err)
 	}
 	s.mu.Lock()
-	s.on, s.err, s.readAt, s.hasRead = on, nil, s.now(), true
+	s.on, s.readAt, s.hasRead = on, s.now(), true
 	s.mu.Unlock()
 	return nil
 }
