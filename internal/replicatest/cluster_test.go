@@ -260,6 +260,13 @@ func (c *cluster) stopReplica(r *replica) {
 		}
 	}
 	logs := r.logs.String()
+	if dir := os.Getenv("FDXD_REPLICATEST_LOGS"); dir != "" {
+		// Keep every replica's whole log for a post-mortem.
+		name := filepath.Join(dir, strings.ReplaceAll(c.t.Name(), "/", "_")+"-"+r.name+".log")
+		if err := os.WriteFile(name, []byte(logs), 0o600); err != nil {
+			c.t.Errorf("keep the log of replica %s: %v", r.name, err)
+		}
+	}
 	if i := strings.Index(logs, "panic"); i >= 0 {
 		c.t.Errorf("replica %s panicked:\n%s", r.name, logs[max(0, i-200):min(len(logs), i+2000)])
 	}
