@@ -140,6 +140,21 @@ func (r *loadRecorder) count(parts ...string) int {
 	return n
 }
 
+// countTouching is count with the phase matched loosely: answers that
+// began or ended in phase count too.
+func (r *loadRecorder) countTouching(phase string, parts ...string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for k, v := range r.counts {
+		fields := strings.Fields(k)
+		if slices.Contains(strings.Split(fields[0], ">"), phase) && containsAll(fields[1:], parts) {
+			n += v
+		}
+	}
+	return n
+}
+
 func containsAll(fields, parts []string) bool {
 	for _, p := range parts {
 		if !slices.Contains(fields, p) {
@@ -374,7 +389,9 @@ func (c *cluster) flowUnderLoad(rec *loadRecorder, client *http.Client) (exchang
 
 // TestOutageUnderLoad hammers token refresh, discovery, the FDX accounts
 // endpoint and whole sign-in flows on three replicas while the network to
-// PostgreSQL is cut, then hangs, then the server ends every session.
+// PostgreSQL is cut, then hangs, then the server ends every session, then
+// the network partitions (every byte held for longer than the request
+// deadline).
 // Every answer is a 200 or a clean 503; none is a 500, none takes longer
 // than the request deadline, no process dies; service resumes within
 // seconds of each fault without a restart; and every grant in the
@@ -531,13 +548,25 @@ func TestOutageUnderLoad(t *testing.T) {
 	}
 	rec.setPhase("after-terminated")
 	time.Sleep(1500 * time.Millisecond)
+
+	// A network partition: nothing is refused and nothing answers, so only
+	// the request deadline ends the requests waiting on the database.
+	rec.setPhase("partition")
+	proxy.Freeze()
+	time.Sleep(requestDeadline + 1500*time.Millisecond)
+	proxy.Thaw()
+	if took := recover("recovering-partition", "the partition healed"); took > maxRecovery {
+		t.Errorf("service resumed %v after the partition healed; want within %v", took, maxRecovery)
+	}
+	rec.setPhase("after-partition")
+	time.Sleep(1500 * time.Millisecond)
 	stopLoad()
 
 	t.Logf("answers by phase, kind, status:\n%s", rec.table())
 	if n := rec.count("BROKEN"); n > 0 {
 		t.Errorf("%d answers were neither a 200 nor a clean 503, e.g.:\n  %s", n, strings.Join(rec.brokenLog, "\n  "))
 	}
-	for _, phase := range []string{"before", "after-cut", "after-hang", "after-terminated"} {
+	for _, phase := range []string{"before", "after-cut", "after-hang", "after-terminated", "after-partition"} {
 		if n := rec.count(phase, "503"); n > 0 {
 			t.Errorf("%d answers were 503 in phase %s, when the database answered", n, phase)
 		}
@@ -547,9 +576,9 @@ func TestOutageUnderLoad(t *testing.T) {
 			}
 		}
 	}
-	for _, phase := range []string{"cut", "hang"} {
+	for _, phase := range []string{"cut", "hang", "partition"} {
 		for _, kind := range []string{"refresh", "accounts"} {
-			if rec.count(phase, kind, "503") == 0 {
+			if rec.countTouching(phase, kind, "503") == 0 {
 				t.Errorf("no %s was refused with a 503 in phase %s: the fault did not bite", kind, phase)
 			}
 		}
@@ -712,7 +741,7 @@ func (w *readinessWatch) check(t *testing.T) {
 	if w.seen["cut"][http.StatusServiceUnavailable] == 0 {
 		t.Errorf("/readyz never answered 503 while the database was cut: %v", w.seen["cut"])
 	}
-	for _, phase := range []string{"before", "after-cut", "after-hang", "after-terminated"} {
+	for _, phase := range []string{"before", "after-cut", "after-hang", "after-terminated", "after-partition"} {
 		for status, n := range w.seen[phase] {
 			if status != http.StatusOK {
 				t.Errorf("/readyz answered %d %d times in phase %s, when the database answered", status, n, phase)

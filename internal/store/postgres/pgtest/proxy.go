@@ -1,7 +1,6 @@
 package pgtest
 
 import (
-	"io"
 	"net"
 	"net/url"
 	"sync"
@@ -13,18 +12,23 @@ import (
 // server and plays its faults: Cut closes the listener (new connections are
 // refused) and every open connection, as a stopped server or a broken
 // network does; Stall drops the open connections and then accepts new ones
-// without ever forwarding a byte, as a hung server does; Restore forwards
-// again on the same port. It stops with the test.
+// without ever forwarding a byte, as a hung server does; Freeze keeps every
+// connection open but holds every byte until Thaw, as a network partition
+// does (nothing is refused, nothing answers); Restore forwards again on the
+// same port. It stops with the test.
 type Proxy struct {
 	t      testing.TB
 	target string
 	addr   string
 
-	mu      sync.Mutex // guards ln, stalled, conns
+	mu      sync.Mutex // guards ln, stalled, conns, thawed
 	ln      net.Listener
 	stalled bool
 	conns   map[net.Conn]bool
-	wg      sync.WaitGroup
+	// thawed is closed while bytes flow; Freeze replaces it with an open
+	// channel that Thaw closes.
+	thawed chan struct{}
+	wg     sync.WaitGroup
 
 	accepted atomic.Int64
 }
@@ -32,7 +36,8 @@ type Proxy struct {
 // StartProxy starts a proxy to target (HOST:PORT) on a free 127.0.0.1 port.
 func StartProxy(t testing.TB, target string) *Proxy {
 	t.Helper()
-	p := &Proxy{t: t, target: target, conns: map[net.Conn]bool{}}
+	p := &Proxy{t: t, target: target, conns: map[net.Conn]bool{}, thawed: make(chan struct{})}
+	close(p.thawed)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("pgtest: proxy listen: %v", err)
@@ -123,7 +128,19 @@ func (p *Proxy) forward(client net.Conn) {
 	p.mu.Unlock()
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
-		io.Copy(dst, src)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				p.waitThawed()
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
 		dst.Close()
 		src.Close()
 		done <- struct{}{}
@@ -138,10 +155,16 @@ func (p *Proxy) forward(client net.Conn) {
 	p.mu.Unlock()
 }
 
-// Cut refuses new connections and drops every open one.
+// Cut refuses new connections and drops every open one (and ends a Freeze:
+// there is nothing left to hold).
 func (p *Proxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	select {
+	case <-p.thawed:
+	default:
+		close(p.thawed)
+	}
 	if p.ln != nil {
 		p.ln.Close()
 		p.ln = nil
@@ -160,6 +183,36 @@ func (p *Proxy) Stall() {
 	p.stalled = true
 	p.mu.Unlock()
 	p.listen()
+}
+
+// Freeze holds every byte in both directions, on open and new connections
+// alike, until Thaw: the connections neither fail nor answer.
+func (p *Proxy) Freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.thawed:
+		p.thawed = make(chan struct{})
+	default: // frozen already
+	}
+}
+
+// Thaw delivers what Freeze held and forwards again.
+func (p *Proxy) Thaw() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.thawed:
+	default:
+		close(p.thawed)
+	}
+}
+
+func (p *Proxy) waitThawed() {
+	p.mu.Lock()
+	thawed := p.thawed
+	p.mu.Unlock()
+	<-thawed
 }
 
 // Restore forwards again, on the same port.
