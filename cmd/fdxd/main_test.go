@@ -39,7 +39,7 @@ func TestSignalsStopServeCleanly(t *testing.T) {
 			l.Close()
 			db := filepath.Join(t.TempDir(), "fdxd.db")
 			cmd := exec.Command(os.Args[0], "serve", "--demo", "--addr", addr, "--db", db)
-			cmd.Env = append(os.Environ(), runMainEnv+"=1")
+			cmd.Env = append(os.Environ(), runMainEnv+"=1", "FDXD_ADMIN_ADDR=127.0.0.1:0")
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Start(); err != nil {

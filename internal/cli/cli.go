@@ -53,6 +53,8 @@ func commands() []command {
 		{"version", "print the version", runVersion},
 		{"data", "import or generate FDX data: import|generate", runData},
 		{"doctor", "check a data provider as an aggregator would", runDoctor},
+		{"admins", "manage admins of the issue center: add|list|remove|set-password", runAdmins},
+		{"bundle", "write a support bundle: --request-id ID | --state S | --user SUB | --issue ID", runBundle},
 	}
 }
 

@@ -48,7 +48,7 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "fdxd.db")
-	return &harness{t: t, dir: dir, db: db, env: map[string]string{"FDXD_DB": db}}
+	return &harness{t: t, dir: dir, db: db, env: map[string]string{"FDXD_DB": db, "FDXD_ADMIN_ADDR": "127.0.0.1:0"}}
 }
 
 // withKEK sets FDXD_KEY_ENCRYPTION_KEY to a fresh key.

@@ -36,6 +36,8 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		clientRate                              float64
 	)
 	db.register(fs)
+	var obs observeFlags
+	obs.register(fs)
 	fs.StringVar(&addr, "addr", defaultAddr, "address to listen on (HOST:PORT)")
 	fs.StringVar(&apiAddr, "api-addr", "", "serve the FDX API on this address only (HOST:PORT), apart from the authorization server; default: on --addr")
 	fs.StringVar(&apiPublicURL, "api-public-url", "", "the FDX API's public base URL, making statement links absolute (e.g. https://api.bank.example)")
@@ -75,6 +77,10 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if codeTTL <= 0 || codeTTL > oauth.MaxCodeTTL {
 		return usagef("--code-ttl %v is refused: codes must expire within %v (Plaid: \"expire codes in 10 min\")", codeTTL, oauth.MaxCodeTTL)
 	}
+	obsCfg, err := obs.config(env)
+	if err != nil {
+		return err
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 		return usagef("--log-level %q: %v", logLevel, err)
@@ -97,6 +103,14 @@ func runServe(ctx context.Context, env Env, args []string) error {
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
+	adminL, err := obs.listen(logger)
+	if err != nil {
+		return err
+	}
+	if adminL != nil {
+		defer adminL.Close()
+		obsCfg.AdminURL = obs.url(adminL, tlsCert != "")
+	}
 	srv, err := server.New(ctx, server.Config{
 		Issuer: issuer, Store: st, Sealer: sealer, Logger: logger, Institution: institution,
 		TLSCertFile: tlsCert, TLSKeyFile: tlsKey, ClientCAFile: clientCA,
@@ -104,6 +118,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		RefreshGrace: refreshGrace, LoginSessionTTL: loginTTL, SigningAlgorithm: signingAlg,
 		KeyRotationPeriod: rotation, ClientRateLimit: clientRate,
 		SeparateAPI: apiAddr != "", APIPublicURL: apiPublicURL,
+		Observability: obsCfg,
 	})
 	if err != nil {
 		return err
@@ -118,8 +133,13 @@ func runServe(ctx context.Context, env Env, args []string) error {
 			return fmt.Errorf("listen on %s for the FDX API: %w", apiAddr, err)
 		}
 	}
+	ls.Admin = adminL
 	if demo {
+		if err := seedDemoAdmin(ctx, st, time.Now()); err != nil {
+			return err
+		}
 		printDemo(env, issuer, apiBase(issuer, apiAddr, tlsCert != ""))
+		obs.printAdmin(env, obsCfg.AdminURL, demo, obsCfg.AdminToken != "")
 	}
 	return srv.Serve(ctx, ls, drain)
 }

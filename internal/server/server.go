@@ -75,6 +75,8 @@ type Config struct {
 	// RequestTimeout bounds the work of one request: a database that hangs
 	// instead of refusing becomes a 503 when it passes (default 10 s).
 	RequestTimeout time.Duration
+	// Observability configures metrics, request records, alerts, notifications and the admin listener.
+	Observability ObservabilityConfig
 }
 
 // Server is a configured fdxd.
@@ -89,6 +91,7 @@ type Server struct {
 	maint      *maintenance.Switch
 	observer   *observe.Observer
 	api        *fdx.API
+	obs        *observability
 }
 
 // Server secrets: the access-token MAC key and the FDX cursor MAC key.
@@ -150,6 +153,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.maint = maintenance.New(cfg.Store, cfg.Now)
 	s.observer = observe.New(cfg.Logger, cfg.Now)
+	if cfg.Logger, err = s.setupObservability(ctx); err != nil {
+		return nil, err
+	}
 
 	issuerPath, err := issuerPath(cfg.Issuer)
 	if err != nil {
@@ -259,6 +265,8 @@ func (s *Server) Observer() *observe.Observer { return s.observer }
 type Listeners struct {
 	Public net.Listener
 	API    net.Listener
+	// Admin, when set, serves the admin listener (metrics, health, issue center, admin API).
+	Admin net.Listener
 }
 
 // Serve serves on the listeners until ctx ends, then drains in-flight
@@ -284,6 +292,11 @@ func (s *Server) Serve(ctx context.Context, ls Listeners, drain time.Duration) e
 	case ls.API != nil:
 		add("api", ls.API, s.apiHandler)
 	}
+	if ls.Admin != nil {
+		add("admin", ls.Admin, s.AdminHandler())
+	}
+	// Registered first, so it stops last: after the drain, keeping the last requests' records.
+	defer s.StartObservability(ctx)()
 
 	bg, stopBG := context.WithCancel(ctx)
 	var wg sync.WaitGroup

@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/fdxd/fdxd/internal/password"
+	"github.com/fdxd/fdxd/internal/store"
+)
+
+// runAdmins manages who may sign in to the issue center.
+func runAdmins(ctx context.Context, env Env, args []string) error {
+	return subcommand(ctx, env, "admins", args, map[string]func(context.Context, Env, []string) error{
+		"add": adminsAdd, "list": adminsList, "remove": adminsRemove, "set-password": adminsSetPassword,
+	})
+}
+
+func adminsAdd(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "admins add")
+	var (
+		db            dbFlags
+		passwordStdin bool
+	)
+	db.register(fs)
+	fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input instead of generating one")
+	username, err := oneArg(fs, env, args, "admin username")
+	if err != nil {
+		return err
+	}
+	if err := validateUsername(username); err != nil {
+		return UsageError{err}
+	}
+	pw, generated, err := newPassword(env, passwordStdin)
+	if err != nil {
+		return err
+	}
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	now := time.Now().UTC()
+	err = st.CreateAdmin(ctx, store.Admin{Username: username, PasswordHash: password.Hash(pw, password.Default),
+		CreatedAt: now, UpdatedAt: now})
+	if errors.Is(err, store.ErrAlreadyExists) {
+		return fmt.Errorf("an admin named %q already exists (fdxd admins set-password changes the password)", username)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "admin     %s\n", username)
+	if generated {
+		fmt.Fprintf(env.Stdout, "password  %s\n          shown once: only its argon2id hash is stored\n", pw)
+	}
+	return nil
+}
+
+func adminsList(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "admins list")
+	var db dbFlags
+	db.register(fs)
+	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments")
+	}
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	admins, err := st.ListAdmins(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "USERNAME\tCREATED\tPASSWORD CHANGED")
+	for _, a := range admins {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Username, a.CreatedAt.Format(time.RFC3339), a.UpdatedAt.Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+func adminsRemove(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "admins remove")
+	var db dbFlags
+	db.register(fs)
+	username, err := oneArg(fs, env, args, "admin username")
+	if err != nil {
+		return err
+	}
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.DeleteAdmin(ctx, username); errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no admin named %q", username)
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "admin %s removed, with their sessions\n", username)
+	return nil
+}
+
+func adminsSetPassword(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "admins set-password")
+	var (
+		db            dbFlags
+		passwordStdin bool
+	)
+	db.register(fs)
+	fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input instead of generating one")
+	username, err := oneArg(fs, env, args, "admin username")
+	if err != nil {
+		return err
+	}
+	pw, generated, err := newPassword(env, passwordStdin)
+	if err != nil {
+		return err
+	}
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	now := time.Now().UTC()
+	err = st.UpdateAdmin(ctx, username, func(a store.Admin) (store.Admin, error) {
+		a.PasswordHash, a.UpdatedAt = password.Hash(pw, password.Default), now
+		return a, nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no admin named %q", username)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "admin     %s\n", username)
+	if generated {
+		fmt.Fprintf(env.Stdout, "password  %s\n          shown once: only its argon2id hash is stored\n", pw)
+	}
+	return nil
+}
