@@ -39,36 +39,64 @@ func scanRecord(row scanner) (store.RequestRecord, error) {
 	return r, nil
 }
 
+// insertChunk is how many records one INSERT statement carries: per-row
+// statement overhead is most of a row's cost in the embedded engine.
+const insertChunk = 32
+
+// recordInsertColumns are the columns InsertRequestRecords writes.
+const recordInsertColumns = 18
+
 func (s *Store) InsertRequestRecords(ctx context.Context, records []store.RequestRecord) error {
 	if len(records) == 0 {
 		return nil
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO request_records (request_id, at, route, method, path, status,
-			duration_us, remote_addr, user_agent, client_id, subject, state, oauth_session_id, error, error_description,
-			user_decision, failure, headers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for _, r := range records {
-			headers := "{}"
-			if len(r.Headers) > 0 {
-				b, err := json.Marshal(r.Headers)
-				if err != nil {
-					return fmt.Errorf("encode headers of %s: %w", r.RequestID, err)
-				}
-				headers = string(b)
+		var full *sql.Stmt
+		if len(records) >= insertChunk {
+			var err error
+			if full, err = tx.PrepareContext(ctx, insertStatement(insertChunk)); err != nil {
+				return err
 			}
-			if _, err := stmt.ExecContext(ctx, r.RequestID, micros(r.Time), r.Route, r.Method, r.Path, r.Status,
-				r.Duration.Microseconds(), r.RemoteAddr, r.UserAgent, r.ClientID, r.Subject, r.State, r.OAuthSessionID,
-				r.Error, r.ErrorDescription, boolInt(r.UserDecision), boolInt(r.Failure), headers); err != nil {
+			defer full.Close()
+		}
+		args := make([]any, 0, insertChunk*recordInsertColumns)
+		for start := 0; start < len(records); start += insertChunk {
+			chunk := records[start:min(start+insertChunk, len(records))]
+			args = args[:0]
+			for _, r := range chunk {
+				headers := "{}"
+				if len(r.Headers) > 0 {
+					b, err := json.Marshal(r.Headers)
+					if err != nil {
+						return fmt.Errorf("encode headers of %s: %w", r.RequestID, err)
+					}
+					headers = string(b)
+				}
+				args = append(args, r.RequestID, micros(r.Time), r.Route, r.Method, r.Path, r.Status,
+					r.Duration.Microseconds(), r.RemoteAddr, r.UserAgent, r.ClientID, r.Subject, r.State, r.OAuthSessionID,
+					r.Error, r.ErrorDescription, boolInt(r.UserDecision), boolInt(r.Failure), headers)
+			}
+			var err error
+			if len(chunk) == insertChunk {
+				_, err = full.ExecContext(ctx, args...)
+			} else {
+				_, err = tx.ExecContext(ctx, insertStatement(len(chunk)), args...)
+			}
+			if err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	return translate("insert request records", err)
+}
+
+// insertStatement is an INSERT of n records.
+func insertStatement(n int) string {
+	row := "(" + strings.Repeat("?, ", recordInsertColumns-1) + "?)"
+	return `INSERT INTO request_records (request_id, at, route, method, path, status, duration_us, remote_addr,
+		user_agent, client_id, subject, state, oauth_session_id, error, error_description, user_decision, failure, headers)
+		VALUES ` + strings.Repeat(row+", ", n-1) + row
 }
 
 func (s *Store) GetRequestRecord(ctx context.Context, requestID string) (store.RequestRecord, error) {

@@ -25,12 +25,13 @@ CREATE TABLE request_records (
     failure             INTEGER NOT NULL DEFAULT 0,
     headers             TEXT NOT NULL DEFAULT '{}'
 ) STRICT;
+-- Every public request adds a row, so each index costs throughput: only
+-- time (ranges, retention), the request id and the state (rare: authorize,
+-- login and code exchange) are indexed. Searches by user, client or
+-- oauth_session_id scan a time range, newest first.
 CREATE INDEX request_records_at ON request_records (at);
 CREATE INDEX request_records_request_id ON request_records (request_id);
-CREATE INDEX request_records_client ON request_records (client_id, at) WHERE client_id <> '';
-CREATE INDEX request_records_subject ON request_records (subject, at) WHERE subject <> '';
 CREATE INDEX request_records_state ON request_records (state) WHERE state <> '';
-CREATE INDEX request_records_session ON request_records (oauth_session_id) WHERE oauth_session_id <> '';
 
 -- At most one unresolved issue per key (resolved_at = 0 while open).
 CREATE TABLE issues (
