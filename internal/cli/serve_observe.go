@@ -38,7 +38,7 @@ const (
 // notifications and the admin listener.
 type observeFlags struct {
 	adminAddr, adminURL          string
-	records                      bool
+	records, observe             bool
 	recordsMaxAge                time.Duration
 	recordsMaxCount, recordQueue int
 	alertWindow, alertQuiet      time.Duration
@@ -56,6 +56,8 @@ func (o *observeFlags) register(fs *flag.FlagSet) {
 		"admin listener (HOST:PORT): /metrics, /healthz, /readyz, the issue center and /api/v1; \"off\" to disable. Keep it off the internet")
 	fs.StringVar(&o.adminURL, "admin-url", "", "the issue center's URL as people reach it, for links in notifications; default http(s)://<admin-addr>")
 	fs.BoolVar(&o.records, "request-records", true, "keep a record of every public request (--request-records=false to turn off)")
+	fs.BoolVar(&o.observe, "observe-requests", true,
+		"count requests into metrics, charts, alerts and records (--observe-requests=false turns all of it off, to measure its cost)")
 	fs.DurationVar(&o.recordsMaxAge, "records-max-age", observe.DefaultRecordMaxAge, "delete request records older than this")
 	fs.IntVar(&o.recordsMaxCount, "records-max-count", observe.DefaultRecordMaxCount, "keep at most this many request records")
 	fs.IntVar(&o.recordQueue, "records-queue", 8192, "request records waiting to be written before new ones are dropped (and counted)")
@@ -78,7 +80,8 @@ func (o *observeFlags) adminOn() bool { return o.adminAddr != "" && o.adminAddr 
 // the server's observability configuration.
 func (o *observeFlags) config(env Env) (server.ObservabilityConfig, error) {
 	var errs []error
-	c := server.ObservabilityConfig{AdminToken: env.Getenv(envAdminToken), DisableRecords: !o.records}
+	c := server.ObservabilityConfig{AdminToken: env.Getenv(envAdminToken), DisableRecords: !o.records,
+		DisableRequestSinks: !o.observe}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, fmt.Errorf("%s must be at least 16 characters", envAdminToken))
 	}

@@ -31,6 +31,11 @@ type ObservabilityConfig struct {
 	// DisableRecords turns request records off (metrics, charts and alerts
 	// stay on): for measuring what recording costs.
 	DisableRecords bool
+	// DisableRequestSinks turns off everything that counts requests:
+	// records, request metrics, charts and the error-rate rule (the admin
+	// listener, Go and process metrics and the key checks stay): the
+	// baseline for measuring what observability costs.
+	DisableRequestSinks bool
 	// Records sets the record queue, batching and retention; Store, Logger
 	// and Now are filled in.
 	Records observe.RecordWriterConfig
@@ -82,9 +87,12 @@ func (s *Server) setupObservability(ctx context.Context) (*slog.Logger, error) {
 		return nil, err
 	}
 	logger := slog.New(o.metrics.CountEvents(s.cfg.Logger.Handler()))
+	if cfg.DisableRequestSinks {
+		logger = s.cfg.Logger
+	}
 
 	o.traffic = observe.NewTraffic(cfg.TrafficResolution, 24*time.Hour)
-	if !cfg.DisableRecords {
+	if !cfg.DisableRecords && !cfg.DisableRequestSinks {
 		rc := cfg.Records
 		rc.Store, rc.Logger, rc.Now = s.cfg.Store, s.cfg.Logger, s.cfg.Now
 		o.records = observe.NewRecordWriter(rc)
@@ -144,9 +152,11 @@ func (s *Server) setupObservability(ctx context.Context) (*slog.Logger, error) {
 		return nil, err
 	}
 
-	s.observer.AddSink(o.metrics.Sink)
-	s.observer.AddSink(o.traffic.Sink)
-	s.observer.AddSink(o.alerts.Sink)
+	if !cfg.DisableRequestSinks {
+		s.observer.AddSink(o.metrics.Sink)
+		s.observer.AddSink(o.traffic.Sink)
+		s.observer.AddSink(o.alerts.Sink)
+	}
 	if o.records != nil {
 		s.observer.AddSink(o.records.Sink)
 	}
