@@ -22,13 +22,15 @@
 //     (pg_advisory_xact_lock) shared by every replica.
 //   - ServerSecret: INSERT … ON CONFLICT DO NOTHING, then a fresh read.
 //
-// Migrations are applied at Open under a session advisory lock on a
-// dedicated connection, each in its own transaction, so replicas starting
-// together apply each one exactly once.
+// Migrations are applied at Open, each in its own transaction that first
+// takes a transaction-scoped advisory lock, so replicas starting together
+// apply each one exactly once; no lock outlives its transaction, which
+// keeps migrating safe behind a PgBouncer in transaction mode.
 //
 // Prepared statements are cached per connection (pgx's default). Behind a
 // PgBouncer in transaction mode add default_query_exec_mode=exec (or
-// simple_protocol) to the URL.
+// simple_protocol) to the URL, or let PgBouncer (1.21 or later) track
+// them with max_prepared_statements.
 package postgres
 
 import (
@@ -168,32 +170,21 @@ func Migrations() ([]string, error) {
 	return names, nil
 }
 
-// migrate applies, each in its own transaction, the embedded migrations not
-// yet recorded in schema_migrations. It works on a connection of its own,
-// closed at the end, which holds a session advisory lock throughout: other
-// processes migrating the same database wait for it, then find nothing to
-// do. Closing the connection releases the lock even when unlocking fails.
+// migrate applies the embedded migrations not yet recorded in
+// schema_migrations, in order, on a connection of its own. Each runs in a
+// transaction that first takes the migration advisory lock
+// (pg_advisory_xact_lock): a process migrating the same database at the
+// same time waits for the commit, then finds that migration recorded. The
+// lock ends with its transaction, so a failure or a pooler that hands the
+// next transaction to another server connection can never leave it held.
+// A process applies migration N only after it saw N-1 applied, so the
+// order holds across processes too.
 func migrate(ctx context.Context, cfg *pgx.ConnConfig) (applied []string, err error) {
 	conn, err := pgx.ConnectConfig(ctx, cfg.Copy())
 	if err != nil {
 		return nil, translate("migrate: connect", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrationLockKey); err != nil {
-		return nil, translate("migrate: lock", err)
-	}
-	defer func() {
-		if _, unlockErr := conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLockKey); unlockErr != nil && err == nil {
-			err = translate("migrate: unlock", unlockErr)
-		}
-	}()
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version integer PRIMARY KEY,
-		name text NOT NULL,
-		applied_at timestamptz NOT NULL DEFAULT now()
-	)`); err != nil {
-		return nil, translate("create schema_migrations", err)
-	}
 	names, err := Migrations()
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list migrations: %w", err)
@@ -210,6 +201,18 @@ func migrate(ctx context.Context, cfg *pgx.ConnConfig) (applied []string, err er
 		base := strings.TrimPrefix(name, "migrations/")
 		done := false
 		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLockKey); err != nil {
+				return fmt.Errorf("lock: %w", err)
+			}
+			// Under the lock: concurrent CREATE TABLE IF NOT EXISTS can
+			// still collide in the catalog.
+			if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+				version integer PRIMARY KEY,
+				name text NOT NULL,
+				applied_at timestamptz NOT NULL DEFAULT now()
+			)`); err != nil {
+				return fmt.Errorf("create schema_migrations: %w", err)
+			}
 			var exists bool
 			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)", version).Scan(&exists); err != nil {
 				return err
