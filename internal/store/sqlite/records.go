@@ -91,10 +91,12 @@ func (s *Store) InsertRequestRecords(ctx context.Context, records []store.Reques
 	return translate("insert request records", err)
 }
 
-// insertStatement is an INSERT of n records.
+// insertStatement is an INSERT of n records. OR ROLLBACK spares SQLite
+// the statement journal a multi-row INSERT needs to undo just itself: any
+// failure ends the whole batch's transaction anyway.
 func insertStatement(n int) string {
 	row := "(" + strings.Repeat("?, ", recordInsertColumns-1) + "?)"
-	return `INSERT INTO request_records (request_id, at, route, method, path, status, duration_us, remote_addr,
+	return `INSERT OR ROLLBACK INTO request_records (request_id, at, route, method, path, status, duration_us, remote_addr,
 		user_agent, client_id, subject, state, oauth_session_id, error, error_description, user_decision, failure, headers)
 		VALUES ` + strings.Repeat(row+", ", n-1) + row
 }
