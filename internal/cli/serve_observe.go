@@ -170,13 +170,15 @@ func (o *observeFlags) printAdmin(env Env, adminURL string, demo bool, apiToken 
 	if !o.adminOn() {
 		return
 	}
-	fmt.Fprintf(env.Stdout, "Issue center   %s/\n", adminURL)
-	fmt.Fprintf(env.Stdout, "Metrics        %s/metrics   health %s/healthz   ready %s/readyz\n", adminURL, adminURL, adminURL)
+	fmt.Fprintf(env.Stdout, "  issue center   %s/\n", adminURL)
+	fmt.Fprintf(env.Stdout, "  metrics        %s/metrics   (health %s/healthz, readiness %s/readyz)\n", adminURL, adminURL, adminURL)
 	if demo {
-		fmt.Fprintf(env.Stdout, "Admin sign-in  username %s   password %s\n", DemoAdminUsername, DemoAdminPassword)
+		fmt.Fprintf(env.Stdout, "  admin          %s / %s\n", DemoAdminUsername, DemoAdminPassword)
 	}
-	if !apiToken {
-		fmt.Fprintf(env.Stdout, "Admin API      off: set %s to use %s/api/v1\n", envAdminToken, adminURL)
+	if apiToken {
+		fmt.Fprintf(env.Stdout, "  admin API      %s/api/v1   (Authorization: Bearer $%s)\n", adminURL, envAdminToken)
+	} else {
+		fmt.Fprintf(env.Stdout, "  admin API      off: set %s to use %s/api/v1\n", envAdminToken, adminURL)
 	}
 }
 
