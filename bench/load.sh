@@ -51,18 +51,23 @@ say "building fdxd and the flow helper"
 go build -o "$tmp/fdxd" ./cmd/fdxd
 go build -o "$tmp/flow" ./bench/cmd/flow
 
-# A free port: bind port 0, read it, release it.
-port="$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null)" ||
-  port=$(( 20000 + RANDOM % 20000 ))
+# Free ports: bind port 0, read it, release it.
+free_port() {
+  python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null ||
+    echo $(( 20000 + RANDOM % 20000 ))
+}
+port="$(free_port)"
+admin_port="$(free_port)"
 issuer="http://127.0.0.1:$port"
 
 say "starting fdxd serve --demo on $issuer (per-client rate limit off)"
 # The per-client rate limit (default 1000 req/s per client) is switched off:
 # a single client at full speed would otherwise measure the limiter's 503s,
 # not the server's capacity. Logging stays at the default (info, one JSON
-# line per request), written to a file as in production.
-(cd "$tmp" && exec ./fdxd serve --demo --addr "127.0.0.1:$port" --db "$tmp/fdxd.db" --client-rate-limit -1 \
-  >"$tmp/demo.txt" 2>"$tmp/serve.log") &
+# line per request), written to a file as in production, and so do request
+# records, metrics and the admin listener (on a port of its own, unloaded).
+(cd "$tmp" && exec ./fdxd serve --demo --addr "127.0.0.1:$port" --admin-addr "127.0.0.1:$admin_port" \
+  --db "$tmp/fdxd.db" --client-rate-limit -1 >"$tmp/demo.txt" 2>"$tmp/serve.log") &
 server_pid=$!
 for _ in $(seq 1 150); do
   curl -fsS -o /dev/null "$issuer/.well-known/openid-configuration" 2>/dev/null && break
@@ -131,7 +136,7 @@ if [ "$BENCH" = 1 ]; then
   echo
   say "Go benchmarks: code exchange next to RSA-2048 signing alone (median of 5)"
   go test ./internal/oauth -run '^$' -bench '^Benchmark(CodeExchange|SignRS256)$' -count 5 >"$tmp/bench.txt"
-  median() { grep "^Benchmark$1-" "$tmp/bench.txt" | awk '{print $3}' | sort -n | sed -n 3p; }
+  median() { grep -E "^Benchmark$1-[0-9]+[[:space:]]" "$tmp/bench.txt" | awk '{print $3}' | sort -n | sed -n 3p; }
   echo
   printf '%-18s %12s %12s %8s   %s\n' "" "exchange ns" "sign ns" ratio "target >= 0.70"
   for mode in "inproc serial:CodeExchange/inproc:SignRS256/serial" "inproc parallel:CodeExchange/inproc-parallel:SignRS256/parallel" \
