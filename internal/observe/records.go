@@ -18,10 +18,10 @@ type RecordWriterConfig struct {
 	// QueueSize bounds the records waiting to be written (default 8192);
 	// when it is full, records are dropped and counted.
 	QueueSize int
-	// BatchSize is the most records one transaction writes (default 256).
+	// BatchSize is the most records one transaction writes (default 1024).
 	BatchSize int
 	// FlushInterval is the longest a record waits for its batch to fill
-	// (default 250 ms).
+	// (default 1 s). Fewer, larger transactions rewrite fewer pages.
 	FlushInterval time.Duration
 	// MaxAge and MaxCount are the retention limits (defaults 14 days and
 	// 1,000,000 records; negative: no limit).
@@ -63,10 +63,10 @@ func NewRecordWriter(cfg RecordWriterConfig) *RecordWriter {
 		cfg.QueueSize = 8192
 	}
 	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 256
+		cfg.BatchSize = 1024
 	}
 	if cfg.FlushInterval <= 0 {
-		cfg.FlushInterval = 250 * time.Millisecond
+		cfg.FlushInterval = time.Second
 	}
 	if cfg.MaxAge == 0 {
 		cfg.MaxAge = DefaultRecordMaxAge

@@ -25,12 +25,12 @@ CREATE TABLE request_records (
     failure             INTEGER NOT NULL DEFAULT 0,
     headers             TEXT NOT NULL DEFAULT '{}'
 ) STRICT;
--- Every public request adds a row, so each index costs throughput: only
--- time (ranges, retention), the request id and the state (rare: authorize,
--- login and code exchange) are indexed. Searches by user, client or
--- oauth_session_id scan a time range, newest first.
+-- Every public request adds a row, so each index costs throughput, and an
+-- index on a random key (a request id) costs a page written per row: only
+-- time (appended in order; ranges and retention) and the state (rare:
+-- authorize, login and code exchange) are indexed. Lookups by request id,
+-- user, client or oauth_session_id scan newest first, or a time range.
 CREATE INDEX request_records_at ON request_records (at);
-CREATE INDEX request_records_request_id ON request_records (request_id);
 CREATE INDEX request_records_state ON request_records (state) WHERE state <> '';
 
 -- At most one unresolved issue per key (resolved_at = 0 while open).
