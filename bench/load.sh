@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # Load test of fdxd with wrk: builds fdxd, starts `fdxd serve --demo` on a
-# free loopback port with a fresh database in a temporary directory, gets a
+# free loopback port with a fresh database (a SQLite file in a temporary
+# directory, or with --db postgres a new PostgreSQL database), gets a
 # refresh token through the real login flow (bench/cmd/flow), then runs wrk
-# against the refresh grant, the JWKS and discovery, and prints a summary
-# table against the issue's targets. Everything it starts is stopped on
-# exit. See bench/README.md.
+# against the refresh grant, the JWKS, discovery and the FDX /accounts, and
+# prints a summary table against the issues' targets. Everything it starts
+# (and the PostgreSQL database it made) is stopped or dropped on exit. See
+# bench/README.md.
 #
-# Environment: DURATION (20s), CONNECTIONS (32), THREADS (2), WARMUP (3s),
+# Usage: bash bench/load.sh [--db sqlite|postgres]
+#   --db postgres (or DB=postgres): the server runs on PostgreSQL at
+#   FDXD_BENCH_POSTGRES, else FDXD_TEST_POSTGRES, else
+#   postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable (a user
+#   that may create databases; bash .ci/postgres.sh provides one), with a
+#   pool of DB_MAX_CONNS connections (default: fdxd's).
+#
+# Environment: DB (sqlite), ENDPOINTS ("refresh jwks discovery accounts"),
+# DURATION (20s), CONNECTIONS (32), THREADS (2), WARMUP (3s),
 # RUNS (1: runs per endpoint, the table shows the median), BENCH (1: also
 # run the code-exchange and RS256 Go benchmarks and print their ratio),
 # STRICT (0: 1 makes a missed target exit 1).
@@ -21,9 +31,24 @@ WARMUP="${WARMUP:-3s}"
 RUNS="${RUNS:-1}"
 BENCH="${BENCH:-1}"
 STRICT="${STRICT:-0}"
+DB="${DB:-sqlite}"
+ENDPOINTS="${ENDPOINTS:-refresh jwks discovery accounts}"
+DB_MAX_CONNS="${DB_MAX_CONNS:-}"
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'load.sh: %s\n' "$*" >&2; exit 1; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --db) [ $# -ge 2 ] || die "--db needs sqlite or postgres"; DB="$2"; shift 2 ;;
+    --db=*) DB="${1#--db=}"; shift ;;
+    *) die "unknown argument $1 (usage: bash bench/load.sh [--db sqlite|postgres])" ;;
+  esac
+done
+case "$DB" in
+  sqlite|postgres) ;;
+  *) die "--db $DB: use sqlite or postgres" ;;
+esac
 
 export PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || die "no Go toolchain on PATH"
@@ -37,10 +62,16 @@ command -v curl >/dev/null || die "curl is missing"
 
 tmp="$(mktemp -d)"
 server_pid=""
+pg_admin=""
+pg_name=""
 cleanup() {
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
     kill -TERM "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
+  fi
+  if [ -n "$pg_name" ]; then
+    psql -q -X "$pg_admin" -c "DROP DATABASE IF EXISTS $pg_name WITH (FORCE)" >/dev/null 2>&1 ||
+      printf 'load.sh: could not drop the database %s\n' "$pg_name" >&2
   fi
   rm -rf "$tmp"
 }
@@ -60,14 +91,35 @@ port="$(free_port)"
 admin_port="$(free_port)"
 issuer="http://127.0.0.1:$port"
 
-say "starting fdxd serve --demo on $issuer (per-client rate limit off)"
+db_args=(--db "$tmp/fdxd.db")
+db_label="SQLite (modernc, WAL) in $tmp"
+if [ "$DB" = postgres ]; then
+  command -v psql >/dev/null || die "psql is missing (Debian: postgresql-client)"
+  pg_admin="${FDXD_BENCH_POSTGRES:-${FDXD_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}}"
+  psql -q -X "$pg_admin" -c 'SELECT 1' >/dev/null 2>&1 ||
+    die "no PostgreSQL answers at the admin URL (set FDXD_BENCH_POSTGRES, or run: bash .ci/postgres.sh)"
+  name="fdxd_bench_$$_$RANDOM"
+  psql -q -X "$pg_admin" -c "CREATE DATABASE $name" >/dev/null || die "CREATE DATABASE $name failed"
+  pg_name="$name"
+  # The same URL with the new database as its path.
+  db_url="$(printf '%s' "$pg_admin" | sed -E "s#^(postgres(ql)?://[^/?]*)(/[^?]*)?#\1/$pg_name#")"
+  db_args=(--db "$db_url")
+  if [ -n "$DB_MAX_CONNS" ]; then db_args+=(--db-max-conns "$DB_MAX_CONNS"); fi
+  # Replicas share the key-encryption key through the environment; a
+  # throwaway one for this run.
+  FDXD_KEY_ENCRYPTION_KEY="$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
+  export FDXD_KEY_ENCRYPTION_KEY
+  db_label="PostgreSQL $(psql -X -At "$pg_admin" -c 'SHOW server_version' | cut -d' ' -f1), database $pg_name, pool ${DB_MAX_CONNS:-default}"
+fi
+
+say "starting fdxd serve --demo on $issuer ($DB; per-client rate limit off)"
 # The per-client rate limit (default 1000 req/s per client) is switched off:
 # a single client at full speed would otherwise measure the limiter's 503s,
 # not the server's capacity. Logging stays at the default (info, one JSON
 # line per request), written to a file as in production, and so do request
 # records, metrics and the admin listener (on a port of its own, unloaded).
 (cd "$tmp" && exec ./fdxd serve --demo --addr "127.0.0.1:$port" --admin-addr "127.0.0.1:$admin_port" \
-  --db "$tmp/fdxd.db" --client-rate-limit -1 >"$tmp/demo.txt" 2>"$tmp/serve.log") &
+  "${db_args[@]}" --client-rate-limit -1 >"$tmp/demo.txt" 2>"$tmp/serve.log") &
 server_pid=$!
 for _ in $(seq 1 150); do
   curl -fsS -o /dev/null "$issuer/.well-known/openid-configuration" 2>/dev/null && break
@@ -88,6 +140,13 @@ status="$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Basi
   --data "grant_type=refresh_token&refresh_token=$FDXD_BENCH_REFRESH_TOKEN" "$issuer/token")"
 [ "$status" = 200 ] || die "a single refresh answered $status"
 
+# access_token: a fresh access token (from a refresh) for the FDX load.
+access_token() {
+  curl -fsS -X POST -H "Authorization: Basic $FDXD_BENCH_BASIC" \
+    --data "grant_type=refresh_token&refresh_token=$FDXD_BENCH_REFRESH_TOKEN" "$issuer/token" |
+    sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'
+}
+
 # run NAME URL SCRIPT: warm up, then RUNS measured runs; prints the median
 # run's "rps p50 p99 requests non2xx errors".
 run() {
@@ -104,9 +163,21 @@ run() {
 }
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-refresh="$(run refresh "$issuer/token" bench/refresh.lua)"
-jwks="$(run jwks "$issuer/jwks" bench/get.lua)"
-discovery="$(run discovery "$issuer/.well-known/openid-configuration" bench/get.lua)"
+declare -A result
+for endpoint in $ENDPOINTS; do
+  case "$endpoint" in
+    refresh) result[refresh]="$(run refresh "$issuer/token" bench/refresh.lua)" ;;
+    jwks) result[jwks]="$(run jwks "$issuer/jwks" bench/get.lua)" ;;
+    discovery) result[discovery]="$(run discovery "$issuer/.well-known/openid-configuration" bench/get.lua)" ;;
+    accounts)
+      # A token minted now outlives the runs (15 min by default).
+      FDXD_BENCH_ACCESS_TOKEN="$(access_token)"
+      [ -n "$FDXD_BENCH_ACCESS_TOKEN" ] || die "no access token for the /accounts load"
+      export FDXD_BENCH_ACCESS_TOKEN
+      result[accounts]="$(run accounts "$issuer/fdx/v6/accounts" bench/accounts.lua)" ;;
+    *) die "ENDPOINTS: unknown endpoint $endpoint (refresh, jwks, discovery, accounts)" ;;
+  esac
+done
 
 missed=0
 row() { # name result min_rps max_p99_ms(or -) target_text
@@ -122,12 +193,14 @@ row() { # name result min_rps max_p99_ms(or -) target_text
 echo
 echo "load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the figures)"
 echo "fdxd load test: $(nproc) cores shared by fdxd and wrk; $CONNECTIONS connections, $THREADS wrk threads, $DURATION per run, median of $RUNS run(s)"
+echo "database: $db_label"
 echo "per-client rate limit off (--client-rate-limit -1): this measures capacity, not the limiter"
 echo
 printf '%-10s %7s %9s %9s %10s %8s %7s   %-28s %s\n' endpoint req/s "p50 ms" "p99 ms" requests non-2xx errors target verdict
-row refresh "$refresh" 4500 15 ">= 4500 req/s, p99 <= 15 ms"
-row jwks "$jwks" 20000 - ">= 20000 req/s"
-row discovery "$discovery" 20000 - ">= 20000 req/s"
+if [ -n "${result[refresh]:-}" ]; then row refresh "${result[refresh]}" 4500 15 ">= 4500 req/s, p99 <= 15 ms"; fi
+if [ -n "${result[jwks]:-}" ]; then row jwks "${result[jwks]}" 20000 - ">= 20000 req/s"; fi
+if [ -n "${result[discovery]:-}" ]; then row discovery "${result[discovery]}" 20000 - ">= 20000 req/s"; fi
+if [ -n "${result[accounts]:-}" ]; then row accounts "${result[accounts]}" 12500 10 ">= 12500 req/s, p99 <= 10 ms"; fi
 
 if [ "$BENCH" = 1 ]; then
   # Stop the server first: the Go benchmarks should have the machine.
