@@ -147,17 +147,27 @@ access_token() {
     sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'
 }
 
+# server_cpu_ticks prints the CPU time fdxd has used (user + system, in
+# clock ticks).
+server_cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+clk_tck="$(getconf CLK_TCK)"
+
 # run NAME URL SCRIPT: warm up, then RUNS measured runs; prints the median
-# run's "rps p50 p99 requests non2xx errors".
+# run's "rps p50 p99 requests non2xx errors cpu_us_per_request". The CPU
+# fdxd spent per request hardly depends on what else the machine runs, so
+# it still means something when req/s and latencies are disturbed.
 run() {
-  local name="$1" url="$2" script="$3" out i
+  local name="$1" url="$2" script="$3" out i before after
   say "$name: warm-up $WARMUP, then $RUNS x $DURATION at $CONNECTIONS connections ($THREADS wrk threads)"
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$script" "$url" >/dev/null
   : >"$tmp/$name.runs"
   for i in $(seq 1 "$RUNS"); do
+    before="$(server_cpu_ticks)"
     out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "$url")"
+    after="$(server_cpu_ticks)"
     printf '%s\n' "$out" >"$tmp/$name.$i.txt"
-    printf '%s\n' "$out" | sed -n 's/^FDXD_RESULT //p' >>"$tmp/$name.runs"
+    printf '%s\n' "$out" | sed -n 's/^FDXD_RESULT //p' |
+      awk -v t=$(( after - before )) -v hz="$clk_tck" '{printf "%s %.0f\n", $0, ($4 > 0 ? t * 1e6 / hz / $4 : 0)}' >>"$tmp/$name.runs"
   done
   sort -n -k1,1 "$tmp/$name.runs" | sed -n "$(( (RUNS + 1) / 2 ))p"
 }
@@ -181,13 +191,13 @@ done
 
 missed=0
 row() { # name result min_rps max_p99_ms(or -) target_text
-  local name="$1" rps p50 p99 n non2xx errs verdict="met"
-  read -r rps p50 p99 n non2xx errs <<<"$2"
+  local name="$1" rps p50 p99 n non2xx errs cpu verdict="met"
+  read -r rps p50 p99 n non2xx errs cpu <<<"$2"
   if awk -v r="$rps" -v m="$3" 'BEGIN{exit !(r < m)}'; then verdict="MISSED"; fi
   if [ "$4" != "-" ] && awk -v p="$p99" -v m="$4" 'BEGIN{exit !(p > m)}'; then verdict="MISSED"; fi
   if [ "$non2xx" != 0 ] || [ "$errs" != 0 ]; then verdict="ERRORS"; fi
   [ "$verdict" = met ] || missed=1
-  printf '%-10s %7.0f %9.2f %9.2f %10d %8d %7d   %-28s %s\n' "$name" "$rps" "$p50" "$p99" "$n" "$non2xx" "$errs" "$5" "$verdict"
+  printf '%-10s %7.0f %9.2f %9.2f %10d %8d %7d %9s   %-28s %s\n' "$name" "$rps" "$p50" "$p99" "$n" "$non2xx" "$errs" "$cpu" "$5" "$verdict"
 }
 
 echo
@@ -196,7 +206,7 @@ echo "fdxd load test: $(nproc) cores shared by fdxd and wrk; $CONNECTIONS connec
 echo "database: $db_label"
 echo "per-client rate limit off (--client-rate-limit -1): this measures capacity, not the limiter"
 echo
-printf '%-10s %7s %9s %9s %10s %8s %7s   %-28s %s\n' endpoint req/s "p50 ms" "p99 ms" requests non-2xx errors target verdict
+printf '%-10s %7s %9s %9s %10s %8s %7s %9s   %-28s %s\n' endpoint req/s "p50 ms" "p99 ms" requests non-2xx errors "cpu us/r" target verdict
 if [ -n "${result[refresh]:-}" ]; then row refresh "${result[refresh]}" 4500 15 ">= 4500 req/s, p99 <= 15 ms"; fi
 if [ -n "${result[jwks]:-}" ]; then row jwks "${result[jwks]}" 20000 - ">= 20000 req/s"; fi
 if [ -n "${result[discovery]:-}" ]; then row discovery "${result[discovery]}" 20000 - ">= 20000 req/s"; fi
