@@ -219,17 +219,21 @@ if [ "$BENCH" = 1 ]; then
   echo
   say "Go benchmarks: code exchange next to RSA-2048 signing alone (median of 5)"
   go test ./internal/oauth -run '^$' -bench '^Benchmark(CodeExchange|SignRS256)$' -count 5 >"$tmp/bench.txt"
-  median() { grep -E "^Benchmark$1-[0-9]+[[:space:]]" "$tmp/bench.txt" | awk '{print $3}' | sort -n | sed -n 3p; }
+  # median BENCH FIELD: the median of a column (3: ns/op, 5: cpu-ns/op).
+  median() { grep -E "^Benchmark$1-[0-9]+[[:space:]]" "$tmp/bench.txt" | awk -v f="$2" '{print $f}' | sort -n | sed -n 3p; }
   echo
-  printf '%-18s %12s %12s %8s   %s\n' "" "exchange ns" "sign ns" ratio "target >= 0.70"
+  echo "ratio = sign / exchange: the share of the signing-only rate that code exchange reaches. The verdict reads the"
+  echo "CPU ratio (what each costs the machine: capacity); wall time also moves with whatever else the machine runs."
+  printf '%-16s %12s %12s %6s %14s %14s %6s   %s\n' "" "exchange ns" "sign ns" ratio "exchange cpu" "sign cpu" ratio "target >= 0.70"
   for mode in "inproc serial:CodeExchange/inproc:SignRS256/serial" "inproc parallel:CodeExchange/inproc-parallel:SignRS256/parallel" \
               "http parallel:CodeExchange/http-parallel:SignRS256/parallel"; do
     IFS=: read -r label ex sg <<<"$mode"
-    e="$(median "$ex")"; s="$(median "$sg")"
+    e="$(median "$ex" 3)"; s="$(median "$sg" 3)"; ec="$(median "$ex" 5)"; sc="$(median "$sg" 5)"
     ratio="$(awk -v e="$e" -v s="$s" 'BEGIN{printf "%.2f", s/e}')"
+    cpu_ratio="$(awk -v e="$ec" -v s="$sc" 'BEGIN{printf "%.2f", s/e}')"
     verdict=met
-    awk -v r="$ratio" 'BEGIN{exit !(r < 0.70)}' && { verdict=MISSED; missed=1; }
-    printf '%-18s %12s %12s %8s   %s\n' "$label" "$e" "$s" "$ratio" "$verdict"
+    awk -v r="$cpu_ratio" 'BEGIN{exit !(r < 0.70)}' && { verdict=MISSED; missed=1; }
+    printf '%-16s %12s %12s %6s %14s %14s %6s   %s\n' "$label" "$e" "$s" "$ratio" "$ec" "$sc" "$cpu_ratio" "$verdict"
   done
 fi
 
