@@ -501,7 +501,7 @@ func TestOutageUnderLoad(t *testing.T) {
 	defer stopLoad()
 
 	hammered := []string{"refresh", "accounts", "exchange"}
-	recover := func(phase string, fault string) time.Duration {
+	awaitRecovery := func(phase, fault string) time.Duration {
 		t.Helper()
 		rec.setPhase(phase)
 		for {
@@ -523,7 +523,7 @@ func TestOutageUnderLoad(t *testing.T) {
 	proxy.Cut()
 	time.Sleep(3 * time.Second) // PostgreSQL unreachable: refused and reset
 	proxy.Restore()
-	if took := recover("recovering-cut", "the network to PostgreSQL came back"); took > maxRecovery {
+	if took := awaitRecovery("recovering-cut", "the network to PostgreSQL came back"); took > maxRecovery {
 		t.Errorf("service resumed %v after the network came back; want within %v", took, maxRecovery)
 	}
 	rec.setPhase("after-cut")
@@ -533,7 +533,7 @@ func TestOutageUnderLoad(t *testing.T) {
 	proxy.Stall()
 	time.Sleep(2 * time.Second) // PostgreSQL accepts connections and never answers
 	proxy.Restore()
-	if took := recover("recovering-hang", "the hung server answered again"); took > maxRecovery {
+	if took := awaitRecovery("recovering-hang", "the hung server answered again"); took > maxRecovery {
 		t.Errorf("service resumed %v after the hang ended; want within %v", took, maxRecovery)
 	}
 	rec.setPhase("after-hang")
@@ -543,7 +543,7 @@ func TestOutageUnderLoad(t *testing.T) {
 	if n := pgtest.TerminateSessions(t, direct); n == 0 {
 		t.Error("no database session of the replicas to terminate")
 	}
-	if took := recover("recovering-terminated", "the server ended every session"); took > maxRecovery {
+	if took := awaitRecovery("recovering-terminated", "the server ended every session"); took > maxRecovery {
 		t.Errorf("service resumed %v after the sessions were ended; want within %v", took, maxRecovery)
 	}
 	rec.setPhase("after-terminated")
@@ -555,7 +555,7 @@ func TestOutageUnderLoad(t *testing.T) {
 	proxy.Freeze()
 	time.Sleep(requestDeadline + 1500*time.Millisecond)
 	proxy.Thaw()
-	if took := recover("recovering-partition", "the partition healed"); took > maxRecovery {
+	if took := awaitRecovery("recovering-partition", "the partition healed"); took > maxRecovery {
 		t.Errorf("service resumed %v after the partition healed; want within %v", took, maxRecovery)
 	}
 	rec.setPhase("after-partition")
