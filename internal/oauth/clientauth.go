@@ -44,7 +44,7 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, p para
 		id, sec = p["client_id"], p["client_secret"]
 	}
 	if id == "" {
-		return store.Client{}, invalidClient(false, "client authentication is required")
+		return store.Client{}, invalidClient(usedBasic, "client authentication is required")
 	}
 	rec.SetClient(id)
 
