@@ -39,7 +39,7 @@ func authRequestArgs(r store.AuthRequest) []any {
 }
 
 func (s *Store) CreateAuthRequest(ctx context.Context, r store.AuthRequest) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO auth_requests (`+authRequestColumns+`)
+	_, err := s.exec(ctx, `INSERT INTO auth_requests (`+authRequestColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, authRequestArgs(r)...)
 	return translate("create auth request", err)
 }
@@ -71,7 +71,7 @@ func (s *Store) UpdateAuthRequest(ctx context.Context, id string, update func(st
 }
 
 func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM auth_requests WHERE id = ?`, id)
+	res, err := s.exec(ctx, `DELETE FROM auth_requests WHERE id = ?`, id)
 	if err != nil {
 		return translate("delete auth request", err)
 	}
@@ -79,7 +79,7 @@ func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
 }
 
 func (s *Store) CreateLoginSession(ctx context.Context, ls store.LoginSession) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO login_sessions (id_hash, user_id, auth_time, created_at, expires_at)
+	_, err := s.exec(ctx, `INSERT INTO login_sessions (id_hash, user_id, auth_time, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?)`, ls.IDHash, ls.UserID, micros(ls.AuthTime), micros(ls.CreatedAt), micros(ls.ExpiresAt))
 	return translate("create login session", err)
 }
@@ -96,7 +96,7 @@ func (s *Store) GetLoginSession(ctx context.Context, idHash string) (store.Login
 }
 
 func (s *Store) DeleteLoginSession(ctx context.Context, idHash string) error {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM login_sessions WHERE id_hash = ?`, idHash)
+	res, err := s.exec(ctx, `DELETE FROM login_sessions WHERE id_hash = ?`, idHash)
 	if err != nil {
 		return translate("delete login session", err)
 	}
@@ -131,7 +131,7 @@ func scanAuthCode(row scanner) (store.AuthCode, error) {
 }
 
 func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO auth_codes (`+authCodeColumns+`)
+	_, err := s.exec(ctx, `INSERT INTO auth_codes (`+authCodeColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.Hash, c.GrantID, c.OAuthSessionID, c.ClientID, c.UserID, c.Subject, c.RedirectURI, list(c.Scopes),
 		list(c.AccountIDs), boolInt(c.AccountSelection), c.Nonce, c.State, c.CodeChallenge, c.CodeChallengeMethod,
@@ -144,12 +144,13 @@ func (s *Store) GetAuthCode(ctx context.Context, hash string) (store.AuthCode, e
 	return c, translate("get auth code", err)
 }
 
+// redeemCodeSQL is the single-use guarantee: only one transaction can
+// move redeemed_at away from 0.
+const redeemCodeSQL = `UPDATE auth_codes SET redeemed_at = ? WHERE hash = ? AND redeemed_at = 0`
+
 func (s *Store) RedeemAuthCode(ctx context.Context, r store.CodeRedemption) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		// The conditional update is the single-use guarantee: only one
-		// transaction can move redeemed_at away from 0.
-		res, err := tx.ExecContext(ctx, `UPDATE auth_codes SET redeemed_at = ? WHERE hash = ? AND redeemed_at = 0`,
-			micros(r.Now), r.CodeHash)
+		res, err := s.txExec(ctx, tx, redeemCodeSQL, micros(r.Now), r.CodeHash)
 		if err != nil {
 			return err
 		}
@@ -167,11 +168,11 @@ func (s *Store) RedeemAuthCode(ctx context.Context, r store.CodeRedemption) erro
 			}
 			return store.ErrAlreadyRedeemed
 		}
-		if err := insertGrant(ctx, tx, r.Grant); err != nil {
+		if err := s.insertGrant(ctx, tx, r.Grant); err != nil {
 			return fmt.Errorf("create grant: %w", err)
 		}
 		if r.RefreshToken != nil {
-			if err := insertRefreshToken(ctx, tx, *r.RefreshToken); err != nil {
+			if err := s.insertRefreshToken(ctx, tx, *r.RefreshToken); err != nil {
 				return fmt.Errorf("create refresh token: %w", err)
 			}
 		}

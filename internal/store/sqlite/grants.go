@@ -34,9 +34,10 @@ func scanGrant(row scanner) (store.Grant, error) {
 	return g, err
 }
 
-func insertGrant(ctx context.Context, tx *sql.Tx, g store.Grant) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO grants (`+grantColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+const insertGrantSQL = `INSERT INTO grants (` + grantColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func (s *Store) insertGrant(ctx context.Context, tx *sql.Tx, g store.Grant) error {
+	_, err := s.txExec(ctx, tx, insertGrantSQL,
 		g.ID, g.OAuthSessionID, g.ClientID, g.UserID, g.Subject, list(g.Scopes), boolInt(g.AccountSelection),
 		list(g.AccountIDs), micros(g.AuthTime), micros(g.CreatedAt), micros(g.ExpiresAt), micros(g.AccessNotBefore),
 		micros(g.RevokedAt), g.RevokeReason)
@@ -108,7 +109,7 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time, reason
 }
 
 func (s *Store) RevokeUserGrants(ctx context.Context, userID string, at time.Time, reason string) (int64, error) {
-	res, err := s.write.ExecContext(ctx, `UPDATE grants SET revoked_at = ?, revoke_reason = ? WHERE user_id = ? AND revoked_at = 0`,
+	res, err := s.exec(ctx, `UPDATE grants SET revoked_at = ?, revoke_reason = ? WHERE user_id = ? AND revoked_at = 0`,
 		micros(at), reason, userID)
 	if err != nil {
 		return 0, translate("revoke user grants", err)
@@ -119,7 +120,7 @@ func (s *Store) RevokeUserGrants(ctx context.Context, userID string, at time.Tim
 
 func (s *Store) RevokeAccessTokens(ctx context.Context, grantID string, notBefore time.Time) error {
 	// max() keeps the bound from moving backwards under concurrent revocations.
-	res, err := s.write.ExecContext(ctx, `UPDATE grants SET access_not_before = max(access_not_before, ?) WHERE id = ?`,
+	res, err := s.exec(ctx, `UPDATE grants SET access_not_before = max(access_not_before, ?) WHERE id = ?`,
 		micros(notBefore), grantID)
 	if err != nil {
 		return translate("revoke access tokens", err)
@@ -139,8 +140,10 @@ func scanRefreshToken(row scanner) (store.RefreshToken, error) {
 	return t, err
 }
 
-func insertRefreshToken(ctx context.Context, tx *sql.Tx, t store.RefreshToken) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+const insertRefreshTokenSQL = `INSERT INTO refresh_tokens (` + refreshTokenColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?)`
+
+func (s *Store) insertRefreshToken(ctx context.Context, tx *sql.Tx, t store.RefreshToken) error {
+	_, err := s.txExec(ctx, tx, insertRefreshTokenSQL,
 		t.Hash, t.GrantID, t.ClientID, micros(t.CreatedAt), micros(t.ExpiresAt), t.SuccessorHash, micros(t.RotatedAt))
 	return err
 }
@@ -172,7 +175,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r store.RefreshRotation)
 				return err
 			}
 		}
-		if err := insertRefreshToken(ctx, tx, r.New); err != nil {
+		if err := s.insertRefreshToken(ctx, tx, r.New); err != nil {
 			return err
 		}
 		rotatedAt := old.RotatedAt

@@ -37,7 +37,17 @@ type Store struct {
 	// stmts caches prepared read statements by their SQL: without them
 	// the driver parses the SQL on every call, a third of a simple read.
 	stmts sync.Map // string → *sql.Stmt
+	// wstmts caches prepared statements of the writer connection, used
+	// outside transactions; txStmts are the hot statements of
+	// transactions, prepared at Open (preparing inside a transaction would
+	// wait for the one connection the transaction holds).
+	wstmts  sync.Map // string → *sql.Stmt
+	txStmts map[string]*sql.Stmt
 }
+
+// hotTxQueries run inside the code-redemption transaction, on the path of
+// every code exchange.
+var hotTxQueries = []string{redeemCodeSQL, insertGrantSQL, insertRefreshTokenSQL}
 
 var _ store.Store = (*Store)(nil)
 
@@ -74,6 +84,16 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		write.Close()
 		return nil, err
+	}
+
+	s.txStmts = make(map[string]*sql.Stmt, len(hotTxQueries))
+	for _, q := range hotTxQueries {
+		st, err := write.PrepareContext(ctx, q)
+		if err != nil {
+			write.Close()
+			return nil, translate("prepare", err)
+		}
+		s.txStmts[q] = st
 	}
 
 	read, err := sql.Open("sqlite", readDSN)
@@ -133,12 +153,46 @@ func (s *Store) queryRows(ctx context.Context, q string, args ...any) (*sql.Rows
 	return st.QueryContext(ctx, args...)
 }
 
+// exec runs a write outside a transaction through a cached prepared
+// statement.
+func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	var st *sql.Stmt
+	if v, ok := s.wstmts.Load(q); ok {
+		st = v.(*sql.Stmt)
+	} else {
+		p, err := s.write.PrepareContext(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		if prev, loaded := s.wstmts.LoadOrStore(q, p); loaded {
+			p.Close()
+			st = prev.(*sql.Stmt)
+		} else {
+			st = p
+		}
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// txExec runs a write inside tx, prepared when it is one of hotTxQueries.
+func (s *Store) txExec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	if st, ok := s.txStmts[q]; ok {
+		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, q, args...)
+}
+
 // Close closes both connection pools.
 func (s *Store) Close() error {
-	s.stmts.Range(func(_, st any) bool {
-		st.(*sql.Stmt).Close()
-		return true
-	})
+	for _, m := range []*sync.Map{&s.stmts, &s.wstmts} {
+		m.Range(func(_, st any) bool {
+			st.(*sql.Stmt).Close()
+			return true
+		})
+	}
+	for _, st := range s.txStmts {
+		st.Close()
+	}
 	var errs []error
 	if s.read != nil {
 		errs = append(errs, s.read.Close())
