@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,11 +67,7 @@ func (s *Store) InsertRequestRecords(ctx context.Context, records []store.Reques
 			for _, r := range chunk {
 				headers := "{}"
 				if len(r.Headers) > 0 {
-					b, err := json.Marshal(r.Headers)
-					if err != nil {
-						return fmt.Errorf("encode headers of %s: %w", r.RequestID, err)
-					}
-					headers = string(b)
+					headers = string(appendHeaders(nil, r.Headers))
 				}
 				args = append(args, r.RequestID, micros(r.Time), r.Route, r.Method, r.Path, r.Status,
 					r.Duration.Microseconds(), r.RemoteAddr, r.UserAgent, r.ClientID, r.Subject, r.State, r.OAuthSessionID,
@@ -89,6 +86,41 @@ func (s *Store) InsertRequestRecords(ctx context.Context, records []store.Reques
 		return nil
 	})
 	return translate("insert request records", err)
+}
+
+// appendHeaders appends h as a JSON object with sorted keys, as
+// json.Marshal writes it, without reflection: it runs for every record.
+func appendHeaders(b []byte, h map[string]string) []byte {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, h[k])
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string; plain printable ASCII (the
+// usual header) is copied as it is, anything else goes through
+// encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // insertStatement is an INSERT of n records. OR ROLLBACK spares SQLite
