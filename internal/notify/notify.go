@@ -184,7 +184,7 @@ func (n *Notifier) Run(ctx context.Context) {
 
 // deliveries stores one pending delivery per configured channel for ev.
 func (n *Notifier) deliveries(ctx context.Context, ev observe.IssueEvent) []store.Delivery {
-	now := n.cfg.Now().UTC()
+	now := n.now()
 	var out []store.Delivery
 	for _, ch := range []string{ChannelWebhook, ChannelEmail} {
 		var (
@@ -236,47 +236,104 @@ func (n *Notifier) senderFor(channel string) sender {
 	return nil
 }
 
+// now is the clock's time at the store's precision (microseconds), so
+// that times read back compare equal to the ones written.
+func (n *Notifier) now() time.Time { return n.cfg.Now().UTC().Truncate(time.Microsecond) }
+
+// errTaken: the delivery is another process's now (a replica's, or this
+// process's before a restart), or not due yet.
+var errTaken = errors.New("notify: delivery taken by another process")
+
+// attemptLease is the longest one attempt may take (connection to answer):
+// a delivery another process claimed is not touched before its retry is
+// due plus this.
+const attemptLease = time.Minute
+
 // deliver attempts d until it succeeds, fails permanently or runs out of
-// attempts, recording each attempt.
+// attempts. Each attempt first claims the delivery: a compare-and-swap on
+// (Attempts, UpdatedAt) that counts the attempt and stamps its start, so
+// of the processes resuming one pending delivery exactly one sends each
+// attempt. Retries wait from the last attempt, so a delivery resumed after
+// a restart keeps its schedule; one resumed from another process (owned
+// false) also waits out that process's lease.
 func (n *Notifier) deliver(ctx context.Context, d store.Delivery) {
 	s := n.senderFor(d.Channel)
-	for attempt := d.Attempts; ; attempt++ {
-		if attempt > 0 {
-			wait := n.cfg.Backoff[min(attempt-1, len(n.cfg.Backoff)-1)]
+	owned := d.Attempts == 0 // created by this process, not yet tried
+	due := func(cur store.Delivery, owned bool) time.Time {
+		if cur.Attempts == 0 {
+			return cur.UpdatedAt
+		}
+		at := cur.UpdatedAt.Add(n.cfg.Backoff[min(cur.Attempts-1, len(n.cfg.Backoff)-1)])
+		if !owned {
+			at = at.Add(attemptLease)
+		}
+		return at
+	}
+	for {
+		if wait := due(d, owned).Sub(n.now()); wait > 0 {
 			select {
 			case <-ctx.Done():
 				return
 			case <-n.cfg.After(wait):
 			}
 		}
-		err := s.send(ctx, d)
-		if ctx.Err() != nil {
-			return // shutting down: the delivery stays pending
+		seen, claimedAt := d, n.now()
+		err := n.cfg.Store.UpdateDelivery(ctx, d.ID, func(cur store.Delivery) (store.Delivery, error) {
+			// The owner has waited its own backoff; anyone else must find
+			// the retry due, lease included.
+			if cur.Status != store.DeliveryPending || cur.Attempts != seen.Attempts || !cur.UpdatedAt.Equal(seen.UpdatedAt) ||
+				(!owned && claimedAt.Before(due(cur, false))) {
+				return cur, errTaken
+			}
+			cur.Attempts++
+			cur.UpdatedAt = claimedAt
+			return cur, nil
+		})
+		if err != nil {
+			if !errors.Is(err, errTaken) && ctx.Err() == nil {
+				n.cfg.Logger.Error("could not claim a notification", "event", "notify.store_failed", "error", err.Error())
+			}
+			return
 		}
-		now := n.cfg.Now().UTC()
-		d.Attempts = attempt + 1
-		d.UpdatedAt = now
+		d.Attempts++
+		d.UpdatedAt, owned = claimedAt, true
+		err = s.send(ctx, d)
+		if ctx.Err() != nil {
+			return // shutting down: the delivery stays pending, resumed at the next start
+		}
+		now := n.now()
+		recorded := d
+		recorded.UpdatedAt = now
 		_, permanent := errors.AsType[permanentError](err)
 		switch {
 		case err == nil:
-			d.Status, d.DeliveredAt = store.DeliveryDelivered, now
+			recorded.Status, recorded.DeliveredAt = store.DeliveryDelivered, now
 			n.delivered.Add(1)
 			n.cfg.Logger.Info("notification delivered", "event", "notify.delivered", "channel", d.Channel,
 				"issue_id", d.IssueID, "issue_event", d.Event, "attempts", d.Attempts)
 		case permanent || d.Attempts > len(n.cfg.Backoff):
-			d.Status, d.LastError = store.DeliveryFailed, err.Error()
+			recorded.Status, recorded.LastError = store.DeliveryFailed, err.Error()
 			n.failed.Add(1)
 			n.cfg.Logger.Error("notification failed", "event", "notify.failed", "channel", d.Channel,
 				"issue_id", d.IssueID, "issue_event", d.Event, "attempts", d.Attempts, "error", err.Error())
 		default:
-			d.LastError = err.Error()
+			recorded.LastError = err.Error()
 			n.cfg.Logger.Warn("notification attempt failed; will retry", "event", "notify.retry", "channel", d.Channel,
 				"issue_id", d.IssueID, "attempts", d.Attempts, "error", err.Error())
 		}
-		if uerr := n.cfg.Store.UpdateDelivery(ctx, d.ID, func(store.Delivery) (store.Delivery, error) { return d, nil }); uerr != nil &&
-			ctx.Err() == nil {
-			n.cfg.Logger.Error("could not record notification status", "event", "notify.store_failed", "error", uerr.Error())
+		err = n.cfg.Store.UpdateDelivery(ctx, d.ID, func(cur store.Delivery) (store.Delivery, error) {
+			if cur.Attempts != d.Attempts || !cur.UpdatedAt.Equal(claimedAt) {
+				return cur, errTaken
+			}
+			return recorded, nil
+		})
+		if err != nil {
+			if !errors.Is(err, errTaken) && ctx.Err() == nil {
+				n.cfg.Logger.Error("could not record notification status", "event", "notify.store_failed", "error", err.Error())
+			}
+			return
 		}
+		d = recorded
 		if d.Status != store.DeliveryPending {
 			return
 		}

@@ -466,3 +466,53 @@ func TestEmailConfigRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestPendingDeliveryResumedOnce: two processes start over a store holding
+// a pending delivery left by a crash; exactly one of them sends it, on
+// its schedule.
+func TestPendingDeliveryResumedOnce(t *testing.T) {
+	st := openStore(t)
+	ev := issue(t, st)
+	var (
+		mu  sync.Mutex
+		got int
+	)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got++
+		mu.Unlock()
+	}))
+	defer receiver.Close()
+	last := t0.Add(-time.Hour)
+	if err := st.CreateDelivery(t.Context(), store.Delivery{ID: "dlv_left", IssueID: ev.Issue.ID, Event: ev.Event,
+		Channel: notify.ChannelWebhook, Target: receiver.URL, Status: store.DeliveryPending, Attempts: 1,
+		LastError: "answered 503", Payload: []byte(`{"event":"issue.opened"}`), CreatedAt: last, UpdatedAt: last}); err != nil {
+		t.Fatal(err)
+	}
+	w := &waits{}
+	for range 2 {
+		n, err := notify.New(notify.Config{Store: st, Webhook: &notify.WebhookConfig{URL: receiver.URL, Secret: []byte(webhookSecret)},
+			After: w.after, Now: func() time.Time { return t0 }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, n)
+	}
+	d := waitDeliveries(t, st, 1)[0]
+	if d.Status != store.DeliveryDelivered || d.Attempts != 2 {
+		t.Fatalf("delivery = %+v; want delivered on its second attempt", d)
+	}
+	time.Sleep(100 * time.Millisecond) // let a second sender, were there one, reach the receiver
+	mu.Lock()
+	defer mu.Unlock()
+	if got != 1 {
+		t.Fatalf("the receiver got %d requests; want exactly 1", got)
+	}
+	// The retry was due an hour ago: whoever sent it did not wait; a process
+	// that came second waits out the sender's lease, then finds it done.
+	for _, d := range w.get() {
+		if d < time.Minute {
+			t.Fatalf("waited %v; want no wait, or a whole lease", w.get())
+		}
+	}
+}
