@@ -23,6 +23,7 @@ import (
 	"github.com/fdxd/fdxd/internal/server"
 	"github.com/fdxd/fdxd/internal/server/servertest"
 	"github.com/fdxd/fdxd/internal/store"
+	"github.com/fdxd/fdxd/internal/store/sqlite"
 )
 
 // captured keeps what the webhook receiver and the SMTP server got.
@@ -198,14 +199,19 @@ func TestNoSecretInRecordsBundlesOrNotifications(t *testing.T) {
 		"webhook and email bodies":             got.all(),
 		"server logs":                          s.Logs.String(),
 	}
-	db, err := os.ReadFile(s.DBPath)
-	if err != nil {
-		t.Fatal(err)
+	var files strings.Builder
+	for _, path := range []string{s.DBPath, sqlite.RecordsPath(s.DBPath)} {
+		db, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wal, _ := os.ReadFile(path + "-wal")
+		files.Write(db)
+		files.Write(wal)
 	}
-	wal, _ := os.ReadFile(s.DBPath + "-wal")
-	haystacks["database file"] = string(db) + string(wal)
-	if !strings.Contains(haystacks["database file"], "st-secrets") {
-		t.Fatal("the records are not in the database file: the search below would prove nothing")
+	haystacks["database files"] = files.String()
+	if !strings.Contains(haystacks["database files"], "st-secrets") {
+		t.Fatal("the records are not in the database files: the search below would prove nothing")
 	}
 	for what, v := range secrets {
 		if v == "" {

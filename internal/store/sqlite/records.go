@@ -51,7 +51,7 @@ func (s *Store) InsertRequestRecords(ctx context.Context, records []store.Reques
 	if len(records) == 0 {
 		return nil
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.rec.tx(ctx, func(tx *sql.Tx) error {
 		var full *sql.Stmt
 		if len(records) >= insertChunk {
 			var err error
@@ -134,7 +134,7 @@ func insertStatement(n int) string {
 }
 
 func (s *Store) GetRequestRecord(ctx context.Context, requestID string) (store.RequestRecord, error) {
-	r, err := scanRecord(s.read.QueryRowContext(ctx, `SELECT `+recordColumns+` FROM request_records
+	r, err := scanRecord(s.rec.read.QueryRowContext(ctx, `SELECT `+recordColumns+` FROM request_records
 		WHERE request_id = ? ORDER BY seq DESC LIMIT 1`, requestID))
 	return r, translate("get request record", err)
 }
@@ -192,7 +192,7 @@ func (s *Store) ListRequestRecords(ctx context.Context, q store.RecordQuery) ([]
 		limit = 100
 	}
 	where, args := recordWhere(q)
-	rows, err := s.read.QueryContext(ctx, `SELECT `+recordColumns+` FROM request_records`+where+
+	rows, err := s.rec.read.QueryContext(ctx, `SELECT `+recordColumns+` FROM request_records`+where+
 		` ORDER BY seq DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, translate("list request records", err)
@@ -215,7 +215,7 @@ func (s *Store) RequestRecordStats(ctx context.Context, q store.RecordStatsQuery
 	}
 	since, width := micros(q.Since), q.Bucket.Microseconds()
 	where, args := recordWhere(store.RecordQuery{Route: q.Route, ClientID: q.ClientID, Since: q.Since, Until: q.Until})
-	rows, err := s.read.QueryContext(ctx, `SELECT (at - ?) / ? AS bucket, count(*), coalesce(sum(failure), 0)
+	rows, err := s.rec.read.QueryContext(ctx, `SELECT (at - ?) / ? AS bucket, count(*), coalesce(sum(failure), 0)
 		FROM request_records`+where+` GROUP BY bucket ORDER BY bucket`, append([]any{since, width}, args...)...)
 	if err != nil {
 		return nil, translate("request record stats", err)
@@ -242,7 +242,7 @@ func (s *Store) DeleteRequestRecords(ctx context.Context, r store.RecordRetentio
 		limit = 5000
 	}
 	var deleted int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.rec.tx(ctx, func(tx *sql.Tx) error {
 		// keepCut is the highest seq beyond the newest r.Keep (0: none).
 		var keepCut int64
 		if r.Keep > 0 {

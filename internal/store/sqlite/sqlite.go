@@ -43,6 +43,8 @@ type Store struct {
 	// wait for the one connection the transaction holds).
 	wstmts  sync.Map // string → *sql.Stmt
 	txStmts map[string]*sql.Stmt
+	// rec holds the request records, in a file of their own (recordsdb.go).
+	rec *recordsDB
 }
 
 // hotTxQueries run inside the code-redemption transaction, on the path of
@@ -110,6 +112,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := read.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+	}
+	if s.rec, err = openRecords(ctx, RecordsPath(path)); err != nil {
+		s.Close()
+		return nil, err
 	}
 	return s, nil
 }
@@ -198,6 +204,9 @@ func (s *Store) Close() error {
 		errs = append(errs, s.read.Close())
 	}
 	errs = append(errs, s.write.Close())
+	if s.rec != nil {
+		errs = append(errs, s.rec.close())
+	}
 	return errors.Join(errs...)
 }
 

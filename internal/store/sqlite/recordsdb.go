@@ -1,0 +1,139 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed records_migrations/*.sql
+var recordsMigrationFiles embed.FS
+
+// recordsDB is the database file that holds request records, beside the
+// main one. Every public request writes a row; in WAL mode a commit makes
+// every reader of the same file drop its page cache at its next read, so
+// in the main file the records would slow every token and FDX read. Apart,
+// they cost only their own writing.
+type recordsDB struct {
+	write *sql.DB
+	read  *sql.DB
+}
+
+// RecordsPath is where the request records of the database at path live:
+// fdxd.db → fdxd-records.db.
+func RecordsPath(path string) string {
+	return strings.TrimSuffix(path, ".db") + "-records.db"
+}
+
+// openRecords opens (creating when absent) the records database at path
+// and brings its schema up to date.
+func openRecords(ctx context.Context, path string) (*recordsDB, error) {
+	base := "file:" + (&url.URL{Path: path}).EscapedPath()
+	params := url.Values{}
+	params.Add("_pragma", "busy_timeout("+strconv.FormatInt(busyTimeout.Milliseconds(), 10)+")")
+	params.Add("_pragma", "journal_mode(WAL)")
+	params.Add("_pragma", "synchronous(NORMAL)")
+	write, err := sql.Open("sqlite", base+"?"+params.Encode()+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	r := &recordsDB{write: write}
+	if err := r.migrate(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", base+"?"+params.Encode()+"&_pragma=query_only(1)")
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+	}
+	// Reads are the admin's searches: a few at a time.
+	read.SetMaxOpenConns(4)
+	read.SetMaxIdleConns(2)
+	r.read = read
+	if err := read.PingContext(ctx); err != nil {
+		r.close()
+		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+	}
+	return r, nil
+}
+
+func (r *recordsDB) close() error {
+	var errs []error
+	if r.read != nil {
+		errs = append(errs, r.read.Close())
+	}
+	errs = append(errs, r.write.Close())
+	return errors.Join(errs...)
+}
+
+// tx runs fn in a write transaction of the records database.
+func (r *recordsDB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := r.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// migrate applies the records database's own migrations, recorded in its
+// own schema_migrations; the file can be deleted to start afresh.
+func (r *recordsDB) migrate(ctx context.Context) error {
+	if _, err := r.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY,
+		name TEXT NOT NULL,
+		applied_at INTEGER NOT NULL
+	) STRICT`); err != nil {
+		return translate("create schema_migrations", err)
+	}
+	names, err := fs.Glob(recordsMigrationFiles, "records_migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		version, err := migrationVersion(strings.TrimPrefix(name, "records_"))
+		if err != nil {
+			return err
+		}
+		body, err := recordsMigrationFiles.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		err = r.tx(ctx, func(tx *sql.Tx) error {
+			var applied int
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", version).Scan(&applied); err != nil {
+				return err
+			}
+			if applied > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("apply %s: %w", name, err)
+			}
+			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+				version, strings.TrimPrefix(name, "records_migrations/"), micros(time.Now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", name, translate("migrate", err))
+		}
+	}
+	return nil
+}
