@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"runtime/debug"
 	"strings"
@@ -29,7 +30,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	var (
 		db                                      dbFlags
 		addr, issuer, tlsCert, tlsKey, clientCA string
-		apiAddr, apiPublicURL                   string
+		apiAddr, apiPublicURL, trustedProxies   string
 		institution, signingAlg, logLevel       string
 		demo                                    bool
 		codeTTL, accessTTL, idTTL, refreshTTL   time.Duration
@@ -42,6 +43,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	fs.StringVar(&addr, "addr", defaultAddr, "address to listen on (HOST:PORT)")
 	fs.StringVar(&apiAddr, "api-addr", "", "serve the FDX API on this address only (HOST:PORT), apart from the authorization server; default: on --addr")
 	fs.StringVar(&apiPublicURL, "api-public-url", "", "the FDX API's public base URL, making statement links absolute (e.g. https://api.bank.example)")
+	fs.StringVar(&trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For gives the client's address")
 	fs.StringVar(&issuer, "issuer", defaultIssuer, "issuer URL: https, or http on a loopback host; defaults to the scheme and --addr")
 	fs.BoolVar(&demo, "demo", false, "seed the demo client and user (idempotent) and print them")
 	fs.StringVar(&tlsCert, "tls-cert", "", "PEM certificate file: serve HTTPS (TLS 1.2+)")
@@ -81,6 +83,10 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	obsCfg, err := obs.config(env)
 	if err != nil {
 		return err
+	}
+	proxies, err := parsePrefixes(trustedProxies)
+	if err != nil {
+		return usagef("--trusted-proxies: %v", err)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
@@ -124,7 +130,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		AccessTokenTTL: accessTTL, CodeTTL: codeTTL, IDTokenTTL: idTTL, RefreshTokenTTL: refreshTTL,
 		RefreshGrace: refreshGrace, LoginSessionTTL: loginTTL, SigningAlgorithm: signingAlg,
 		KeyRotationPeriod: rotation, ClientRateLimit: clientRate,
-		SeparateAPI: apiAddr != "", APIPublicURL: apiPublicURL,
+		SeparateAPI: apiAddr != "", APIPublicURL: apiPublicURL, TrustedProxies: proxies,
 		Observability: obsCfg,
 	})
 	if err != nil {
@@ -149,6 +155,31 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		obs.printAdmin(env, obsCfg.AdminURL, demo, obsCfg.AdminToken != "")
 	}
 	return srv.Serve(ctx, ls, drain)
+}
+
+// parsePrefixes reads comma-separated CIDRs or single addresses.
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for item := range strings.SplitSeq(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if !strings.Contains(item, "/") {
+			a, err := netip.ParseAddr(item)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // apiBase is where the FDX API answers, for the demo banner.

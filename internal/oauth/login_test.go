@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fdxd/fdxd/internal/server"
 	"github.com/fdxd/fdxd/internal/server/servertest"
 	"github.com/fdxd/fdxd/internal/store"
 )
@@ -317,5 +319,35 @@ func TestAccountSelection(t *testing.T) {
 	r4.Body.Close()
 	if !strings.Contains(r4.Header.Get("Location"), "error=access_denied") {
 		t.Fatalf("cancel on selection: %q", r4.Header.Get("Location"))
+	}
+}
+
+// TestLoginLimitBehindTrustedProxy: behind a load balancer every request
+// comes from the balancer's address; with it trusted, the per-address
+// sign-in limit counts the real clients, not all of them together.
+func TestLoginLimitBehindTrustedProxy(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{Configure: func(c *server.Config) {
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	}})
+	attempt := func(clientIP, user, pw string) int {
+		b := s.Browser()
+		form, _ := loginPage(t, s, b, nil)
+		form.Set("username", user)
+		form.Set("password", pw)
+		resp, _ := postLogin(t, s, b, form, http.Header{"X-Forwarded-For": {clientIP}})
+		return resp.StatusCode
+	}
+	for i := range 20 {
+		attempt("198.51.100.7", fmt.Sprintf("guess-%d", i), "x")
+	}
+	if st := attempt("198.51.100.7", "guess-more", "x"); st != http.StatusTooManyRequests {
+		t.Fatalf("the attacking address after 20 failures: %d; want 429", st)
+	}
+	if st := attempt("203.0.113.9", servertest.Username, servertest.Password); st != http.StatusSeeOther {
+		t.Fatalf("another client behind the same balancer: %d; want to sign in", st)
+	}
+	line := findLog(t, s, "login.rate_limited", "")
+	if line["remote_addr"] != "198.51.100.7" {
+		t.Fatalf("rate-limit line remote_addr = %v; want the client's address", line["remote_addr"])
 	}
 }

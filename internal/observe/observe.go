@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"runtime/debug"
 	"strings"
@@ -153,7 +154,12 @@ type Sink func(*Record)
 type Observer struct {
 	Logger *slog.Logger
 	Now    func() time.Time
-	sinks  []Sink
+	// TrustedProxies are the load balancers whose X-Forwarded-For is
+	// believed; without them every request behind a balancer would carry
+	// the balancer's address, and the per-address sign-in limit would lock
+	// everyone out together.
+	TrustedProxies []netip.Prefix
+	sinks          []Sink
 }
 
 // New returns an Observer logging to logger.
@@ -183,7 +189,7 @@ func (o *Observer) Handler(route string, h http.Handler) http.Handler {
 			Route:      route,
 			Method:     req.Method,
 			Path:       req.URL.Path,
-			RemoteAddr: remoteHost(req.RemoteAddr),
+			RemoteAddr: o.clientAddr(req),
 			UserAgent:  truncate(req.UserAgent(), 256),
 			Headers:    MaskHeaders(req.Header),
 		}
@@ -293,6 +299,42 @@ func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return h.Hijack()
 	}
 	return nil, nil, errors.New("observe: hijack not supported")
+}
+
+// clientAddr is the address of the client: the peer, or, when the peer is
+// a trusted proxy, the right-most X-Forwarded-For entry that is not one
+// (entries further left are whatever the client chose to send).
+func (o *Observer) clientAddr(req *http.Request) string {
+	peer := remoteHost(req.RemoteAddr)
+	if len(o.TrustedProxies) == 0 || !o.trusted(peer) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(req.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		addr, err := netip.ParseAddr(hop)
+		if err != nil {
+			return peer // a malformed chain: trust nothing in it
+		}
+		if !o.trusted(hop) {
+			return addr.Unmap().String()
+		}
+	}
+	return peer
+}
+
+func (o *Observer) trusted(addr string) bool {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range o.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 func remoteHost(addr string) string {

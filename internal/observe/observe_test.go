@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
@@ -157,6 +158,36 @@ func TestMaskHeaders(t *testing.T) {
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("MaskHeaders[%s] = %q; want %q", k, got[k], v)
+		}
+	}
+}
+
+func TestClientAddressBehindTrustedProxies(t *testing.T) {
+	o := New(NewLogger(&bytes.Buffer{}, nil), nil)
+	o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	cases := []struct {
+		name, peer string
+		xff        []string
+		want       string
+	}{
+		{"direct client", "203.0.113.7:5555", nil, "203.0.113.7"},
+		{"untrusted peer's header is ignored", "203.0.113.7:5555", []string{"198.51.100.1"}, "203.0.113.7"},
+		{"one balancer", "10.0.0.5:443", []string{"198.51.100.1"}, "198.51.100.1"},
+		{"two balancers", "10.0.0.5:443", []string{"198.51.100.1, 10.0.0.9"}, "198.51.100.1"},
+		{"spoofed left entries", "10.0.0.5:443", []string{"1.2.3.4, 198.51.100.1"}, "198.51.100.1"},
+		{"split headers", "10.0.0.5:443", []string{"1.2.3.4", "198.51.100.1"}, "198.51.100.1"},
+		{"malformed chain", "10.0.0.5:443", []string{"nonsense"}, "10.0.0.5"},
+		{"only proxies", "10.0.0.5:443", []string{"10.0.0.7"}, "10.0.0.5"},
+		{"IPv6 loopback proxy", "[::1]:443", []string{"2001:db8::1"}, "2001:db8::1"},
+	}
+	for _, c := range cases {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.RemoteAddr = c.peer
+		for _, v := range c.xff {
+			req.Header.Add("X-Forwarded-For", v)
+		}
+		if got := o.clientAddr(req); got != c.want {
+			t.Errorf("%s: client address %q; want %q", c.name, got, c.want)
 		}
 	}
 }

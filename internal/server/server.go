@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -75,6 +76,9 @@ type Config struct {
 	// RequestTimeout bounds the work of one request: a database that hangs
 	// instead of refusing becomes a 503 when it passes (default 10 s).
 	RequestTimeout time.Duration
+	// TrustedProxies are load balancers whose X-Forwarded-For names the
+	// client's address (for logs, records and the per-address sign-in limit).
+	TrustedProxies []netip.Prefix
 	// Observability configures metrics, request records, alerts, notifications and the admin listener.
 	Observability ObservabilityConfig
 }
@@ -153,6 +157,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.maint = maintenance.New(cfg.Store, cfg.Now)
 	s.observer = observe.New(cfg.Logger, cfg.Now)
+	s.observer.TrustedProxies = cfg.TrustedProxies
 	if cfg.Logger, err = s.setupObservability(ctx); err != nil {
 		return nil, err
 	}
