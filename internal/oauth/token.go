@@ -240,7 +240,7 @@ func (s *Server) refresh(ctx context.Context, client store.Client, p params) (to
 	if value == "" {
 		return tokenResponse{}, invalidRequest("refresh_token is missing")
 	}
-	rt, err := s.cfg.Store.GetRefreshToken(ctx, secret.Hash(value))
+	rt, g, err := s.cfg.Store.GetRefreshTokenGrant(ctx, secret.Hash(value))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return tokenResponse{}, invalidGrant("the refresh token is invalid, expired or revoked")
@@ -249,13 +249,6 @@ func (s *Server) refresh(ctx context.Context, client store.Client, p params) (to
 	}
 	if rt.ClientID != client.ID {
 		return tokenResponse{}, invalidGrant("the refresh token was issued to another client")
-	}
-	g, err := s.cfg.Store.GetGrant(ctx, rt.GrantID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return tokenResponse{}, invalidGrant("the refresh token is invalid, expired or revoked")
-	case err != nil:
-		return tokenResponse{}, s.storeError(err)
 	}
 	rec.SetSubject(g.Subject)
 	rec.SetOAuthSession(g.OAuthSessionID)

@@ -269,7 +269,7 @@ func (s *Server) introspect(ctx context.Context, client store.Client, token stri
 		return introspection{Active: true, Scope: strings.Join(a.Scopes, " "), ClientID: a.ClientID, Subject: a.Subject,
 			TokenType: "Bearer", Expiry: a.ExpiresAt.Unix(), IssuedAt: a.IssuedAt.Unix(), Issuer: s.cfg.Issuer}, nil
 	}
-	rt, err := s.cfg.Store.GetRefreshToken(ctx, secret.Hash(token))
+	rt, g, err := s.cfg.Store.GetRefreshTokenGrant(ctx, secret.Hash(token))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return inactive, nil
@@ -277,13 +277,6 @@ func (s *Server) introspect(ctx context.Context, client store.Client, token stri
 		return inactive, s.storeError(err)
 	case rt.ClientID != client.ID:
 		return inactive, nil
-	}
-	g, err := s.cfg.Store.GetGrant(ctx, rt.GrantID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return inactive, nil
-	case err != nil:
-		return inactive, s.storeError(err)
 	}
 	now := s.now()
 	if !g.Active(now) || !now.Before(rt.ExpiresAt) || (rt.SuccessorHash != "" && !now.Before(rt.RotatedAt.Add(s.cfg.RefreshGrace))) {

@@ -122,6 +122,9 @@ type GrantStore interface {
 	RevokeAccessTokens(ctx context.Context, grantID string, notBefore time.Time) error
 
 	GetRefreshToken(ctx context.Context, hash string) (RefreshToken, error)
+	// GetRefreshTokenGrant returns a refresh token with its grant, in one
+	// query (the refresh grant's hot path). ErrNotFound when either is gone.
+	GetRefreshTokenGrant(ctx context.Context, hash string) (RefreshToken, Grant, error)
 	// RotateRefreshToken replaces the token r.OldHash by r.New:
 	//   - not rotated before: r.New becomes its successor;
 	//   - rotated before, still inside r.Grace of that rotation, and its

@@ -15,12 +15,22 @@ import (
 const grantColumns = `id, oauth_session_id, client_id, user_id, subject, scopes, account_selection, account_ids,
 	auth_time, created_at, expires_at, access_not_before, revoked_at, revoke_reason`
 
+// grantFields are the scan targets of grantColumns; call finishGrant after
+// the scan.
+func grantFields(g *store.Grant) []any {
+	return []any{&g.ID, &g.OAuthSessionID, &g.ClientID, &g.UserID, &g.Subject, &g.Scopes, &g.AccountSelection,
+		&g.AccountIDs, scanTime(&g.AuthTime), scanTime(&g.CreatedAt), scanTime(&g.ExpiresAt),
+		scanTime(&g.AccessNotBefore), scanTime(&g.RevokedAt), &g.RevokeReason}
+}
+
+func finishGrant(g *store.Grant) {
+	g.Scopes, g.AccountIDs = nilIfEmpty(g.Scopes), nilIfEmpty(g.AccountIDs)
+}
+
 func scanGrant(row scanner) (store.Grant, error) {
 	var g store.Grant
-	err := row.Scan(&g.ID, &g.OAuthSessionID, &g.ClientID, &g.UserID, &g.Subject, &g.Scopes, &g.AccountSelection,
-		&g.AccountIDs, scanTime(&g.AuthTime), scanTime(&g.CreatedAt), scanTime(&g.ExpiresAt),
-		scanTime(&g.AccessNotBefore), scanTime(&g.RevokedAt), &g.RevokeReason)
-	g.Scopes, g.AccountIDs = nilIfEmpty(g.Scopes), nilIfEmpty(g.AccountIDs)
+	err := row.Scan(grantFields(&g)...)
+	finishGrant(&g)
 	return g, err
 }
 
@@ -111,11 +121,39 @@ func (s *Store) RevokeAccessTokens(ctx context.Context, grantID string, notBefor
 
 const refreshTokenColumns = `hash, grant_id, client_id, created_at, expires_at, successor_hash, rotated_at`
 
+func refreshTokenFields(t *store.RefreshToken) []any {
+	return []any{&t.Hash, &t.GrantID, &t.ClientID, scanTime(&t.CreatedAt), scanTime(&t.ExpiresAt),
+		&t.SuccessorHash, scanTime(&t.RotatedAt)}
+}
+
 func scanRefreshToken(row scanner) (store.RefreshToken, error) {
 	var t store.RefreshToken
-	err := row.Scan(&t.Hash, &t.GrantID, &t.ClientID, scanTime(&t.CreatedAt), scanTime(&t.ExpiresAt),
-		&t.SuccessorHash, scanTime(&t.RotatedAt))
+	err := row.Scan(refreshTokenFields(&t)...)
 	return t, err
+}
+
+// refreshTokenGrantSQL reads a refresh token with its grant in one round
+// trip: the refresh grant's hot path.
+var refreshTokenGrantSQL = `SELECT ` + prefixed("t.", refreshTokenColumns) + `, ` + prefixed("g.", grantColumns) + `
+	FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id WHERE t.hash = $1`
+
+func (s *Store) GetRefreshTokenGrant(ctx context.Context, hash string) (store.RefreshToken, store.Grant, error) {
+	var (
+		t store.RefreshToken
+		g store.Grant
+	)
+	err := s.pool.QueryRow(ctx, refreshTokenGrantSQL, hash).Scan(append(refreshTokenFields(&t), grantFields(&g)...)...)
+	finishGrant(&g)
+	return t, g, s.fail("get refresh token and grant", err)
+}
+
+// prefixed qualifies every column of a column list with prefix.
+func prefixed(prefix, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = prefix + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
 }
 
 func insertRefreshToken(ctx context.Context, tx pgx.Tx, t store.RefreshToken) error {

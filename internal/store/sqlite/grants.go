@@ -12,26 +12,35 @@ import (
 const grantColumns = `id, oauth_session_id, client_id, user_id, subject, scopes, account_selection, account_ids,
 	auth_time, created_at, expires_at, access_not_before, revoked_at, revoke_reason`
 
-func scanGrant(row scanner) (store.Grant, error) {
+// grantFields are the scan targets of grantColumns; finish converts them
+// into g once the row is scanned.
+func grantFields(g *store.Grant) (dest []any, finish func() error) {
 	var (
-		g                                                    store.Grant
 		scopes, accounts                                     string
 		selection                                            int64
 		authTime, created, expires, accessNotBefore, revoked int64
 	)
-	err := row.Scan(&g.ID, &g.OAuthSessionID, &g.ClientID, &g.UserID, &g.Subject, &scopes, &selection, &accounts,
-		&authTime, &created, &expires, &accessNotBefore, &revoked, &g.RevokeReason)
-	if err != nil {
+	dest = []any{&g.ID, &g.OAuthSessionID, &g.ClientID, &g.UserID, &g.Subject, &scopes, &selection, &accounts,
+		&authTime, &created, &expires, &accessNotBefore, &revoked, &g.RevokeReason}
+	return dest, func() (err error) {
+		g.AccountSelection = selection == 1
+		g.AuthTime, g.CreatedAt, g.ExpiresAt = fromMicros(authTime), fromMicros(created), fromMicros(expires)
+		g.AccessNotBefore, g.RevokedAt = fromMicros(accessNotBefore), fromMicros(revoked)
+		if g.Scopes, err = fromList(scopes); err != nil {
+			return err
+		}
+		g.AccountIDs, err = fromList(accounts)
+		return err
+	}
+}
+
+func scanGrant(row scanner) (store.Grant, error) {
+	var g store.Grant
+	dest, finish := grantFields(&g)
+	if err := row.Scan(dest...); err != nil {
 		return g, err
 	}
-	g.AccountSelection = selection == 1
-	g.AuthTime, g.CreatedAt, g.ExpiresAt = fromMicros(authTime), fromMicros(created), fromMicros(expires)
-	g.AccessNotBefore, g.RevokedAt = fromMicros(accessNotBefore), fromMicros(revoked)
-	if g.Scopes, err = fromList(scopes); err != nil {
-		return g, err
-	}
-	g.AccountIDs, err = fromList(accounts)
-	return g, err
+	return g, finish()
 }
 
 const insertGrantSQL = `INSERT INTO grants (` + grantColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -130,13 +139,20 @@ func (s *Store) RevokeAccessTokens(ctx context.Context, grantID string, notBefor
 
 const refreshTokenColumns = `hash, grant_id, client_id, created_at, expires_at, successor_hash, rotated_at`
 
+// refreshTokenFields are the scan targets of refreshTokenColumns.
+func refreshTokenFields(t *store.RefreshToken) (dest []any, finish func()) {
+	var created, expires, rotated int64
+	dest = []any{&t.Hash, &t.GrantID, &t.ClientID, &created, &expires, &t.SuccessorHash, &rotated}
+	return dest, func() {
+		t.CreatedAt, t.ExpiresAt, t.RotatedAt = fromMicros(created), fromMicros(expires), fromMicros(rotated)
+	}
+}
+
 func scanRefreshToken(row scanner) (store.RefreshToken, error) {
-	var (
-		t                         store.RefreshToken
-		created, expires, rotated int64
-	)
-	err := row.Scan(&t.Hash, &t.GrantID, &t.ClientID, &created, &expires, &t.SuccessorHash, &rotated)
-	t.CreatedAt, t.ExpiresAt, t.RotatedAt = fromMicros(created), fromMicros(expires), fromMicros(rotated)
+	var t store.RefreshToken
+	dest, finish := refreshTokenFields(&t)
+	err := row.Scan(dest...)
+	finish()
 	return t, err
 }
 
@@ -151,6 +167,34 @@ func (s *Store) insertRefreshToken(ctx context.Context, tx *sql.Tx, t store.Refr
 func (s *Store) GetRefreshToken(ctx context.Context, hash string) (store.RefreshToken, error) {
 	t, err := scanRefreshToken(s.queryRow(ctx, `SELECT `+refreshTokenColumns+` FROM refresh_tokens WHERE hash = ?`, hash))
 	return t, translate("get refresh token", err)
+}
+
+// refreshTokenGrantSQL reads a refresh token with its grant in one query:
+// the refresh grant's hot path.
+var refreshTokenGrantSQL = `SELECT ` + prefixed("t.", refreshTokenColumns) + `, ` + prefixed("g.", grantColumns) + `
+	FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id WHERE t.hash = ?`
+
+func (s *Store) GetRefreshTokenGrant(ctx context.Context, hash string) (store.RefreshToken, store.Grant, error) {
+	var (
+		t store.RefreshToken
+		g store.Grant
+	)
+	tDest, tFinish := refreshTokenFields(&t)
+	gDest, gFinish := grantFields(&g)
+	if err := s.queryRow(ctx, refreshTokenGrantSQL, hash).Scan(append(tDest, gDest...)...); err != nil {
+		return t, g, translate("get refresh token and grant", err)
+	}
+	tFinish()
+	return t, g, translate("get refresh token and grant", gFinish())
+}
+
+// prefixed qualifies every column of a column list with prefix.
+func prefixed(prefix, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = prefix + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
 }
 
 func (s *Store) RotateRefreshToken(ctx context.Context, r store.RefreshRotation) error {

@@ -363,6 +363,12 @@ func testAuthCodeRedemption(t *testing.T, s store.Store) {
 	gotRT, err := s.GetRefreshToken(ctx(t), "rt1")
 	mustNil(t, err, "get refresh token")
 	mustEqual(t, gotRT, rt, "refresh token created by redemption")
+	pairRT, pairGrant, err := s.GetRefreshTokenGrant(ctx(t), "rt1")
+	mustNil(t, err, "get refresh token with its grant")
+	mustEqual(t, pairRT, rt, "refresh token read with its grant")
+	mustEqual(t, pairGrant, g, "grant read with its refresh token")
+	_, _, err = s.GetRefreshTokenGrant(ctx(t), "no-such-token")
+	mustIs(t, err, store.ErrNotFound, "get unknown refresh token with its grant")
 
 	second := redemption
 	second.Grant.ID = "g1-again"
