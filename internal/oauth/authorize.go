@@ -205,6 +205,9 @@ func validateAuthorize(c store.Client, p params) (authzParams, *Error) {
 		}
 		ap.scopes = append(ap.scopes, sc)
 	}
+	if len(ap.scopes) == 0 {
+		return ap, invalidScope("no usable scope: offline_access alone needs a client allowed the refresh_token grant")
+	}
 
 	method, challenge := p["code_challenge_method"], p["code_challenge"]
 	switch {

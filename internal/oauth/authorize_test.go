@@ -86,6 +86,11 @@ func TestAuthorizeErrorsRedirectWithStateAndIss(t *testing.T) {
 	if err := s.Store.CreateClient(t.Context(), noCodeClient); err != nil {
 		t.Fatal(err)
 	}
+	codeOnly := noCodeClient
+	codeOnly.ID, codeOnly.GrantTypes = "code-only-client", []string{"authorization_code"}
+	if err := s.Store.CreateClient(t.Context(), codeOnly); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name  string
 		extra url.Values
@@ -98,6 +103,8 @@ func TestAuthorizeErrorsRedirectWithStateAndIss(t *testing.T) {
 		{"unknown scope", url.Values{"scope": {"openid accounts:write"}}, "invalid_scope"},
 		{"scope not allowed for the client", url.Values{"scope": {"openid email"}}, "invalid_scope"},
 		{"client may not use codes", url.Values{"client_id": {"refresh-only-client"}}, "unauthorized_client"},
+		{"offline_access alone for a client that cannot refresh", url.Values{"client_id": {"code-only-client"},
+			"scope": {"offline_access"}}, "invalid_scope"},
 		{"repeated scope", url.Values{"scope": {"openid", "openid"}}, "invalid_request"},
 		{"PKCE plain", url.Values{"code_challenge": {strings.Repeat("a", 43)}, "code_challenge_method": {"plain"}}, "invalid_request"},
 		{"PKCE without method", url.Values{"code_challenge": {strings.Repeat("a", 43)}}, "invalid_request"},
