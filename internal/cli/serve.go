@@ -36,6 +36,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		codeTTL, accessTTL, idTTL, refreshTTL   time.Duration
 		refreshGrace, loginTTL, rotation, drain time.Duration
 		clientRate                              float64
+		historyMonths, maxPageSize              int
 	)
 	db.register(fs)
 	var obs observeFlags
@@ -43,6 +44,8 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	fs.StringVar(&addr, "addr", defaultAddr, "address to listen on (HOST:PORT)")
 	fs.StringVar(&apiAddr, "api-addr", "", "serve the FDX API on this address only (HOST:PORT), apart from the authorization server; default: on --addr")
 	fs.StringVar(&apiPublicURL, "api-public-url", "", "the FDX API's public base URL, making statement links absolute (e.g. https://api.bank.example)")
+	fs.IntVar(&historyMonths, "history-months", 24, "how far back the FDX API serves data; an older start date is FDX 703")
+	fs.IntVar(&maxPageSize, "max-page-size", 500, "the FDX API's largest page; a larger limit gets this many items")
 	fs.StringVar(&trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For gives the client's address")
 	fs.StringVar(&issuer, "issuer", defaultIssuer, "issuer URL: https, or http on a loopback host; defaults to the scheme and --addr")
 	fs.BoolVar(&demo, "demo", false, "seed the demo client and user (idempotent) and print them")
@@ -83,6 +86,9 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	obsCfg, err := obs.config(env)
 	if err != nil {
 		return err
+	}
+	if historyMonths < 1 || maxPageSize < 100 {
+		return usagef("--history-months must be at least 1 and --max-page-size at least 100 (Plaid's default limit)")
 	}
 	proxies, err := parsePrefixes(trustedProxies)
 	if err != nil {
@@ -131,6 +137,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		RefreshGrace: refreshGrace, LoginSessionTTL: loginTTL, SigningAlgorithm: signingAlg,
 		KeyRotationPeriod: rotation, ClientRateLimit: clientRate,
 		SeparateAPI: apiAddr != "", APIPublicURL: apiPublicURL, TrustedProxies: proxies,
+		HistoryMonths: historyMonths, MaxPageSize: maxPageSize,
 		Observability: obsCfg,
 	})
 	if err != nil {

@@ -66,6 +66,10 @@ type Config struct {
 	SeparateAPI bool
 	// APIPublicURL, when set, makes statement links absolute.
 	APIPublicURL string
+	// HistoryMonths is how far back the FDX API serves data (default 24);
+	// MaxPageSize caps its pages (default 500).
+	HistoryMonths int
+	MaxPageSize   int
 
 	// KeyCheckInterval and KeyReloadInterval pace the rotation schedule and
 	// how soon a replica publishes keys another one made.
@@ -205,7 +209,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.api, err = fdx.New(fdx.Config{Store: cfg.Store, Tokens: s.tokens, Observer: s.observer, Logger: cfg.Logger,
-		Maintenance: s.maint, CursorKey: cursorKey, Now: cfg.Now, PublicURL: cfg.APIPublicURL})
+		Maintenance: s.maint, CursorKey: cursorKey, Now: cfg.Now, PublicURL: cfg.APIPublicURL,
+		HistoryMonths: cfg.HistoryMonths, MaxLimit: cfg.MaxPageSize})
 	if err != nil {
 		return nil, err
 	}
