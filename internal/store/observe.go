@@ -1,16 +1,22 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"fmt"
+	"slices"
 	"time"
 )
 
 // ObserveStore keeps what observability persists: request records, the
-// issues the alert rules open, the admins of the admin UI with their
-// sessions, and notification deliveries.
+// issues the alert rules open, the request counts every replica adds to,
+// the admins of the admin UI with their sessions, and notification
+// deliveries.
 type ObserveStore interface {
 	RecordStore
 	IssueStore
+	TrafficStore
 	AdminStore
 	DeliveryStore
 }
@@ -163,9 +169,13 @@ type Issue struct {
 	Failures int64
 	Requests int64
 	// Rate is the error rate at the last evaluation, PeakRate the highest.
-	Rate      float64
-	PeakRate  float64
-	UpdatedAt time.Time
+	Rate     float64
+	PeakRate float64
+	// HealthySince is when the error-rate rule last found the window back
+	// at or below the threshold; zero while it is above. Kept in the issue
+	// so that every replica judges the quiet period from the same instant.
+	HealthySince time.Time
+	UpdatedAt    time.Time
 }
 
 // Open reports whether the issue is unresolved.
@@ -261,4 +271,241 @@ type DeliveryQuery struct {
 	Status  string
 	// Limit caps the result; 0 or less means 100.
 	Limit int
+}
+
+// TrafficStore keeps request counts per time bucket that every replica
+// adds to, so that the alert rule and the overview charts see the traffic
+// of all replicas together. A bucket is identified by its start and width;
+// replicas add into the same row when they count the same bucket.
+type TrafficStore interface {
+	// AddTraffic adds one replica's counts in one transaction: each
+	// AlertCount and TrafficCount to the row of its bucket and key
+	// (creating it), and each IssueCount to the unresolved issue of its Key
+	// when there is one. Concurrent adders, on any replica, lose nothing.
+	AddTraffic(ctx context.Context, b TrafficBatch) error
+	// SumAlertCounts sums the alert buckets of q.Width that start in
+	// [q.Since, q.Until), one AlertCount per route, client and error, in
+	// that order; Start is q.Since and Width q.Width. Keys without
+	// requests are left out.
+	SumAlertCounts(ctx context.Context, q AlertCountQuery) ([]AlertCount, error)
+	// SumTrafficCounts sums the chart buckets of q.Width that start in
+	// [q.Since, q.Until) per step of q.Step from q.Since: one TrafficCount
+	// per route, step and latency bin, ordered so; Start is the step's
+	// start and Width q.Step.
+	SumTrafficCounts(ctx context.Context, q TrafficQuery) ([]TrafficCount, error)
+	// OpenCountedIssue opens iss as OpenIssue does, with its Failures and
+	// Requests set to the sums of the alert buckets q selects, read in the
+	// same transaction and in step with AddTraffic: every count is in the
+	// new issue exactly once, in these sums or added later by AddTraffic.
+	// When an unresolved issue of iss.Key exists it returns that one and
+	// false.
+	OpenCountedIssue(ctx context.Context, iss Issue, q AlertCountQuery) (Issue, bool, error)
+	// DeleteTraffic deletes alert buckets that start before r.AlertsBefore
+	// and chart buckets that start before r.TrafficBefore (a zero time
+	// deletes none), and returns how many rows it deleted.
+	DeleteTraffic(ctx context.Context, r TrafficRetention) (int64, error)
+}
+
+// AlertCount is what the error-rate rule needs of one bucket: the requests
+// of a route, from a client (empty for none, or one not registered), that
+// failed with one error ("" for the requests that did not fail).
+type AlertCount struct {
+	// Start is the bucket's start, Width its length (the alert window
+	// divided into its slots).
+	Start    time.Time
+	Width    time.Duration
+	Route    string
+	ClientID string
+	Error    string
+	Requests int64
+	Failures int64
+	// FirstFailure and LastFailure bound the failures counted (zero when
+	// none).
+	FirstFailure time.Time
+	LastFailure  time.Time
+}
+
+// TrafficCount is what the overview charts need of one bucket: the
+// requests of a route whose latency fell in one histogram bin, and how
+// many of them failed.
+type TrafficCount struct {
+	Start time.Time
+	Width time.Duration
+	Route string
+	// LatencyLE is the upper bound of the latency bin; 0 is the open last
+	// bin (above the highest bound).
+	LatencyLE time.Duration
+	Requests  int64
+	Failures  int64
+}
+
+// IssueCount is what a batch of traffic adds to the unresolved issue of
+// Key.
+type IssueCount struct {
+	Key      string
+	Failures int64
+	Requests int64
+}
+
+// TrafficBatch is one replica's counts since its last flush.
+type TrafficBatch struct {
+	Alerts  []AlertCount
+	Traffic []TrafficCount
+	Issues  []IssueCount
+}
+
+// AlertCountQuery selects alert buckets of one width over
+// Since <= Start < Until; Route and ClientID, when set, narrow it.
+type AlertCountQuery struct {
+	Width    time.Duration
+	Since    time.Time
+	Until    time.Time
+	Route    string
+	ClientID string
+}
+
+// TrafficQuery selects chart buckets of one width over
+// Since <= Start < Until, summed per Step (at least Width, whole
+// microseconds).
+type TrafficQuery struct {
+	Width time.Duration
+	Since time.Time
+	Until time.Time
+	Step  time.Duration
+}
+
+// TrafficRetention is what DeleteTraffic deletes.
+type TrafficRetention struct {
+	AlertsBefore  time.Time
+	TrafficBefore time.Time
+}
+
+// Validate reports the first count that no replica could have made: no
+// bucket width or start, no route, negative counts or more failures than
+// requests. Backends refuse a batch that does not validate, whole.
+func (b TrafficBatch) Validate() error {
+	for _, c := range b.Alerts {
+		if err := validCount("alert", c.Start, c.Width, c.Route, c.Requests, c.Failures); err != nil {
+			return err
+		}
+	}
+	for _, c := range b.Traffic {
+		if err := validCount("traffic", c.Start, c.Width, c.Route, c.Requests, c.Failures); err != nil {
+			return err
+		}
+		if c.LatencyLE < 0 {
+			return fmt.Errorf("store: traffic count of %s: negative latency bound %v", c.Route, c.LatencyLE)
+		}
+	}
+	for _, c := range b.Issues {
+		if c.Key == "" || c.Requests < 0 || c.Failures < 0 || c.Failures > c.Requests {
+			return fmt.Errorf("store: issue count %q: %d failures of %d requests", c.Key, c.Failures, c.Requests)
+		}
+	}
+	return nil
+}
+
+func validCount(kind string, start time.Time, width time.Duration, route string, requests, failures int64) error {
+	switch {
+	case start.IsZero() || width <= 0:
+		return fmt.Errorf("store: %s count of %q: a bucket needs a start and a positive width", kind, route)
+	case route == "":
+		return fmt.Errorf("store: %s count without a route", kind)
+	case requests < 0 || failures < 0 || failures > requests:
+		return fmt.Errorf("store: %s count of %s: %d failures of %d requests", kind, route, failures, requests)
+	}
+	return nil
+}
+
+// Validate checks that q selects a range of buckets of some width.
+func (q AlertCountQuery) Validate() error {
+	if q.Width <= 0 || !q.Since.Before(q.Until) {
+		return errors.New("store: alert counts: the query needs a positive width and since before until")
+	}
+	return nil
+}
+
+// Validate checks that q selects a range of buckets of some width, summed
+// per step of at least that width, in whole microseconds.
+func (q TrafficQuery) Validate() error {
+	if q.Width <= 0 || !q.Since.Before(q.Until) || q.Step < q.Width || q.Step%time.Microsecond != 0 {
+		return errors.New("store: traffic counts: the query needs a positive width, since before until, " +
+			"and a step of at least the width in whole microseconds")
+	}
+	return nil
+}
+
+// Merged returns b with the counts of the same bucket and key added
+// together, and each list in key order, bucket starts at the microsecond
+// precision every backend stores. A backend that writes a batch in key
+// order takes its row locks in the same order as every other writer, so
+// concurrent batches cannot deadlock.
+func (b TrafficBatch) Merged() TrafficBatch {
+	type alertKey struct {
+		start                  int64
+		width                  time.Duration
+		route, client, errCode string
+	}
+	alerts := make(map[alertKey]int, len(b.Alerts))
+	var out TrafficBatch
+	for _, c := range b.Alerts {
+		c.Start = c.Start.Truncate(time.Microsecond).UTC()
+		k := alertKey{c.Start.UnixMicro(), c.Width, c.Route, c.ClientID, c.Error}
+		i, ok := alerts[k]
+		if !ok {
+			alerts[k] = len(out.Alerts)
+			out.Alerts = append(out.Alerts, c)
+			continue
+		}
+		m := &out.Alerts[i]
+		m.Requests += c.Requests
+		m.Failures += c.Failures
+		if !c.FirstFailure.IsZero() && (m.FirstFailure.IsZero() || c.FirstFailure.Before(m.FirstFailure)) {
+			m.FirstFailure = c.FirstFailure
+		}
+		if c.LastFailure.After(m.LastFailure) {
+			m.LastFailure = c.LastFailure
+		}
+	}
+	slices.SortFunc(out.Alerts, func(x, y AlertCount) int {
+		return cmp.Or(x.Start.Compare(y.Start), cmp.Compare(x.Width, y.Width), cmp.Compare(x.Route, y.Route),
+			cmp.Compare(x.ClientID, y.ClientID), cmp.Compare(x.Error, y.Error))
+	})
+
+	type trafficKey struct {
+		start        int64
+		width        time.Duration
+		route        string
+		latencyBound time.Duration
+	}
+	traffic := make(map[trafficKey]int, len(b.Traffic))
+	for _, c := range b.Traffic {
+		c.Start = c.Start.Truncate(time.Microsecond).UTC()
+		c.LatencyLE = c.LatencyLE.Truncate(time.Microsecond)
+		k := trafficKey{c.Start.UnixMicro(), c.Width, c.Route, c.LatencyLE}
+		if i, ok := traffic[k]; ok {
+			out.Traffic[i].Requests += c.Requests
+			out.Traffic[i].Failures += c.Failures
+			continue
+		}
+		traffic[k] = len(out.Traffic)
+		out.Traffic = append(out.Traffic, c)
+	}
+	slices.SortFunc(out.Traffic, func(x, y TrafficCount) int {
+		return cmp.Or(x.Start.Compare(y.Start), cmp.Compare(x.Width, y.Width), cmp.Compare(x.Route, y.Route),
+			cmp.Compare(x.LatencyLE, y.LatencyLE))
+	})
+
+	issues := make(map[string]int, len(b.Issues))
+	for _, c := range b.Issues {
+		if i, ok := issues[c.Key]; ok {
+			out.Issues[i].Requests += c.Requests
+			out.Issues[i].Failures += c.Failures
+			continue
+		}
+		issues[c.Key] = len(out.Issues)
+		out.Issues = append(out.Issues, c)
+	}
+	slices.SortFunc(out.Issues, func(x, y IssueCount) int { return cmp.Compare(x.Key, y.Key) })
+	return out
 }

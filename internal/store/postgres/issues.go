@@ -13,19 +13,19 @@ import (
 )
 
 const issueColumns = `id, issue_key, kind, route, client_id, error, summary, first_seen, last_seen, resolved_at,
-	failures, requests, rate, peak_rate, updated_at`
+	failures, requests, rate, peak_rate, healthy_since, updated_at`
 
 func scanIssue(row scanner) (store.Issue, error) {
 	var i store.Issue
 	err := row.Scan(&i.ID, &i.Key, &i.Kind, &i.Route, &i.ClientID, &i.Error, &i.Summary, scanTime(&i.FirstSeen),
 		scanTime(&i.LastSeen), scanTime(&i.ResolvedAt), &i.Failures, &i.Requests, &i.Rate, &i.PeakRate,
-		scanTime(&i.UpdatedAt))
+		scanTime(&i.HealthySince), scanTime(&i.UpdatedAt))
 	return i, err
 }
 
 func issueArgs(i store.Issue) []any {
 	return []any{i.ID, i.Key, string(i.Kind), i.Route, i.ClientID, i.Error, i.Summary, ts(i.FirstSeen),
-		ts(i.LastSeen), ts(i.ResolvedAt), i.Failures, i.Requests, i.Rate, i.PeakRate, ts(i.UpdatedAt)}
+		ts(i.LastSeen), ts(i.ResolvedAt), i.Failures, i.Requests, i.Rate, i.PeakRate, ts(i.HealthySince), ts(i.UpdatedAt)}
 }
 
 // openIssueAttempts bounds OpenIssue's loop: each lost round means another
@@ -41,7 +41,7 @@ func (s *Store) OpenIssue(ctx context.Context, iss store.Issue) (store.Issue, bo
 		// every replica: one insert wins, the others do nothing and then
 		// read the winner's row (a new statement sees what committed).
 		tag, err := s.pool.Exec(ctx, `INSERT INTO issues (`+issueColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 			ON CONFLICT (issue_key) WHERE resolved_at IS NULL DO NOTHING`, issueArgs(iss)...)
 		if err != nil {
 			return store.Issue{}, false, s.fail("open issue", err)
@@ -81,7 +81,7 @@ func (s *Store) UpdateIssue(ctx context.Context, id string, update func(store.Is
 		i.ID = old.ID
 		_, err = tx.Exec(ctx, `UPDATE issues SET issue_key = $2, kind = $3, route = $4, client_id = $5, error = $6,
 			summary = $7, first_seen = $8, last_seen = $9, resolved_at = $10, failures = $11, requests = $12,
-			rate = $13, peak_rate = $14, updated_at = $15 WHERE id = $1`, issueArgs(i)...)
+			rate = $13, peak_rate = $14, healthy_since = $15, updated_at = $16 WHERE id = $1`, issueArgs(i)...)
 		out = i
 		return err
 	})

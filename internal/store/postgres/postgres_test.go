@@ -215,10 +215,19 @@ func (r *replicas) OpenIssue(ctx context.Context, iss store.Issue) (store.Issue,
 	return r.pick().OpenIssue(ctx, iss)
 }
 
+func (r *replicas) AddTraffic(ctx context.Context, b store.TrafficBatch) error {
+	return r.pick().AddTraffic(ctx, b)
+}
+
+func (r *replicas) OpenCountedIssue(ctx context.Context, iss store.Issue, q store.AlertCountQuery) (store.Issue, bool, error) {
+	return r.pick().OpenCountedIssue(ctx, iss, q)
+}
+
 // TestConcurrencyAcrossReplicas runs the concurrency suites unchanged with
 // the racing calls spread over three Stores on one database: single-use
-// codes, one key update at a time, first-writer-wins secrets and one open
-// issue per key hold across processes, not only inside one.
+// codes, one key update at a time, first-writer-wins secrets, one open
+// issue per key and traffic counts that add up hold across processes, not
+// only inside one.
 func TestConcurrencyAcrossReplicas(t *testing.T) {
 	storetest.RunConcurrency(t, func(t *testing.T) store.Store { return openReplicas(t, 3) })
 	t.Run("Observe", func(t *testing.T) {

@@ -10,24 +10,26 @@ import (
 )
 
 const issueColumns = `id, issue_key, kind, route, client_id, error, summary, first_seen, last_seen, resolved_at,
-	failures, requests, rate, peak_rate, updated_at`
+	failures, requests, rate, peak_rate, healthy_since, updated_at`
 
 func scanIssue(row scanner) (store.Issue, error) {
 	var (
-		i                              store.Issue
-		kind                           string
-		first, last, resolved, updated int64
+		i                                       store.Issue
+		kind                                    string
+		first, last, resolved, healthy, updated int64
 	)
 	err := row.Scan(&i.ID, &i.Key, &kind, &i.Route, &i.ClientID, &i.Error, &i.Summary, &first, &last, &resolved,
-		&i.Failures, &i.Requests, &i.Rate, &i.PeakRate, &updated)
+		&i.Failures, &i.Requests, &i.Rate, &i.PeakRate, &healthy, &updated)
 	i.Kind = store.IssueKind(kind)
-	i.FirstSeen, i.LastSeen, i.ResolvedAt, i.UpdatedAt = fromMicros(first), fromMicros(last), fromMicros(resolved), fromMicros(updated)
+	i.FirstSeen, i.LastSeen, i.ResolvedAt = fromMicros(first), fromMicros(last), fromMicros(resolved)
+	i.HealthySince, i.UpdatedAt = fromMicros(healthy), fromMicros(updated)
 	return i, err
 }
 
 func issueArgs(i store.Issue) []any {
 	return []any{i.ID, i.Key, string(i.Kind), i.Route, i.ClientID, i.Error, i.Summary, micros(i.FirstSeen),
-		micros(i.LastSeen), micros(i.ResolvedAt), i.Failures, i.Requests, i.Rate, i.PeakRate, micros(i.UpdatedAt)}
+		micros(i.LastSeen), micros(i.ResolvedAt), i.Failures, i.Requests, i.Rate, i.PeakRate, micros(i.HealthySince),
+		micros(i.UpdatedAt)}
 }
 
 func (s *Store) OpenIssue(ctx context.Context, iss store.Issue) (store.Issue, bool, error) {
@@ -49,7 +51,7 @@ func (s *Store) OpenIssue(ctx context.Context, iss store.Issue) (store.Issue, bo
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO issues (`+issueColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, issueArgs(iss)...); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, issueArgs(iss)...); err != nil {
 			return err
 		}
 		got, created = iss, true
@@ -80,7 +82,7 @@ func (s *Store) UpdateIssue(ctx context.Context, id string, update func(store.Is
 		i.ID = old.ID
 		_, err = tx.ExecContext(ctx, `UPDATE issues SET issue_key = ?, kind = ?, route = ?, client_id = ?, error = ?,
 			summary = ?, first_seen = ?, last_seen = ?, resolved_at = ?, failures = ?, requests = ?, rate = ?,
-			peak_rate = ?, updated_at = ? WHERE id = ?`, append(issueArgs(i)[1:], i.ID)...)
+			peak_rate = ?, healthy_since = ?, updated_at = ? WHERE id = ?`, append(issueArgs(i)[1:], i.ID)...)
 		out = i
 		return err
 	})

@@ -1,10 +1,12 @@
 package sqlite_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/fdxd/fdxd/internal/store"
@@ -89,4 +91,48 @@ func TestConcurrentWritersNeverSeeBusy(t *testing.T) {
 	for err := range errs {
 		t.Errorf("concurrent write: %v", err)
 	}
+}
+
+// processes stands for several fdxd processes on one database file (a
+// server and a CLI, or two servers on one machine): each has its own Store,
+// and the calls the traffic tests race go to them in turn. Everything else
+// goes to the first.
+type processes struct {
+	*sqlite.Store
+	all  []*sqlite.Store
+	next atomic.Uint64
+}
+
+func (p *processes) pick() *sqlite.Store { return p.all[p.next.Add(1)%uint64(len(p.all))] }
+
+func (p *processes) AddTraffic(ctx context.Context, b store.TrafficBatch) error {
+	return p.pick().AddTraffic(ctx, b)
+}
+
+func (p *processes) OpenCountedIssue(ctx context.Context, iss store.Issue, q store.AlertCountQuery) (store.Issue, bool, error) {
+	return p.pick().OpenCountedIssue(ctx, iss, q)
+}
+
+func (p *processes) OpenIssue(ctx context.Context, iss store.Issue) (store.Issue, bool, error) {
+	return p.pick().OpenIssue(ctx, iss)
+}
+
+// TestObserveAcrossProcesses runs the observability suite with the racing
+// calls spread over two Stores on one file: concurrent opens and traffic
+// counts hold between processes too.
+func TestObserveAcrossProcesses(t *testing.T) {
+	storetest.RunObserve(t, func(t *testing.T) storetest.ObserveBackend {
+		path := filepath.Join(t.TempDir(), "fdxd.db")
+		p := &processes{}
+		for range 2 {
+			s, err := sqlite.Open(t.Context(), path)
+			if err != nil {
+				t.Fatalf("open: %v", err)
+			}
+			t.Cleanup(func() { s.Close() })
+			p.all = append(p.all, s)
+		}
+		p.Store = p.all[0]
+		return p
+	})
 }

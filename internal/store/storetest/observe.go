@@ -16,7 +16,10 @@ type ObserveBackend interface {
 }
 
 // RunObserve runs the observability conformance tests (request records,
-// issues, admins, deliveries) against stores made by newStore.
+// issues, shared traffic counts, admins, deliveries) against stores made by
+// newStore. The traffic tests that race AddTraffic and OpenCountedIssue
+// from many goroutines show, on a backend that spreads those calls over
+// several stores on one database, that replicas lose no count.
 func RunObserve(t *testing.T, newStore func(t *testing.T) ObserveBackend) {
 	tests := []struct {
 		name string
@@ -29,6 +32,13 @@ func RunObserve(t *testing.T, newStore func(t *testing.T) ObserveBackend) {
 		{"IssuesOpenOncePerKey", testIssuesOpenOncePerKey},
 		{"IssuesConcurrentOpen", testIssuesConcurrentOpen},
 		{"IssuesListAndUpdate", testIssuesListAndUpdate},
+		{"TrafficSums", testTrafficSums},
+		{"TrafficRejectsBadBatches", testTrafficRejectsBadBatches},
+		{"TrafficIssueCounts", testTrafficIssueCounts},
+		{"TrafficOpenCountedIssue", testTrafficOpenCountedIssue},
+		{"TrafficRetention", testTrafficRetention},
+		{"TrafficConcurrentAdders", testTrafficConcurrentAdders},
+		{"TrafficOpenWhileAdding", testTrafficOpenWhileAdding},
 		{"Admins", testAdmins},
 		{"Deliveries", testDeliveries},
 	}
@@ -318,13 +328,23 @@ func testIssuesListAndUpdate(t *testing.T, s ObserveBackend) {
 		_, _, err := s.OpenIssue(ctx(t), i)
 		mustNil(t, err, "open "+i.ID)
 	}
-	_, err := s.UpdateIssue(ctx(t), "iss_a", func(i store.Issue) (store.Issue, error) {
+	healthy := base.Add(5 * time.Minute)
+	_, err := s.UpdateIssue(ctx(t), "iss_b", func(i store.Issue) (store.Issue, error) {
+		i.HealthySince = healthy
+		return i, nil
+	})
+	mustNil(t, err, "start b's quiet period")
+	got, err := s.GetIssue(ctx(t), "iss_b")
+	mustNil(t, err, "get b")
+	mustEqual(t, got.HealthySince, healthy, "healthy since")
+
+	_, err = s.UpdateIssue(ctx(t), "iss_a", func(i store.Issue) (store.Issue, error) {
 		i.ResolvedAt = base.Add(10 * time.Minute)
 		i.Failures, i.Requests, i.Rate, i.PeakRate = 9, 400, 0.01, 0.2
 		return i, nil
 	})
 	mustNil(t, err, "resolve a")
-	got, err := s.GetIssue(ctx(t), "iss_a")
+	got, err = s.GetIssue(ctx(t), "iss_a")
 	mustNil(t, err, "get a")
 	want := a
 	want.ResolvedAt = base.Add(10 * time.Minute)
