@@ -160,6 +160,7 @@ func TestClientsAddRefusesBadInput(t *testing.T) {
 	}{
 		{"no redirect uri", "", []string{"--id", "agg-bad-0001"}, 2, "at least one --redirect-uri is required"},
 		{"http redirect", "", []string{"--redirect-uri", "http://agg.example/cb"}, 2, "must use https (http only on a loopback host)"},
+		{"http redirect on a host named 127.*", "", []string{"--redirect-uri", "http://127.attacker.example/cb"}, 2, "must use https (http only on a loopback host)"},
 		{"fragment", "", []string{"--redirect-uri", "https://agg.example/cb#x"}, 2, "must not have a fragment"},
 		{"relative redirect", "", []string{"--redirect-uri", "/cb"}, 2, "is not an absolute URI"},
 		{"javascript redirect", "", []string{"--redirect-uri", "javascript:alert(1)"}, 2, `scheme "javascript" is not allowed`},

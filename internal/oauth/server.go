@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -144,13 +145,16 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// IsLoopbackHost reports whether host names the loopback interface.
+// IsLoopbackHost reports whether host names the loopback interface:
+// "localhost", or a literal loopback address. A DNS name such as
+// 127.example.net is not one, whatever it starts with.
 func IsLoopbackHost(host string) bool {
 	host = strings.Trim(host, "[]")
-	if host == "localhost" {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
-	return strings.HasPrefix(host, "127.") || host == "::1"
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // Server is the authorization server.
