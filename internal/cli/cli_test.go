@@ -142,6 +142,10 @@ func TestUsageAndUnknownInput(t *testing.T) {
 		{"bad flag value", []string{"clients", "add", "--rate-limit", "fast"}, 2, `invalid value "fast" for flag -rate-limit`},
 		{"bad env value", []string{"serve"}, 2, `FDXD_CODE_TTL="banana"`},
 		{"migrate argument", []string{"migrate", "now"}, 2, "unexpected arguments"},
+		// A positional argument ends flag parsing: without the check the
+		// --json after it would be dropped and a table printed instead.
+		{"clients list argument", []string{"clients", "list", "agg", "--json"}, 2, "unexpected arguments"},
+		{"users list argument", []string{"users", "list", "bob", "--json"}, 2, "unexpected arguments"},
 		{"maintenance mode", []string{"maintenance", "maybe"}, 2, `maintenance takes on, off or status, not "maybe"`},
 		{"maintenance without mode", []string{"maintenance"}, 2, "give exactly one of on, off or status"},
 		{"show without id", []string{"clients", "show"}, 2, "give exactly one client id"},

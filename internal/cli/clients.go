@@ -231,7 +231,7 @@ func clientsList(ctx context.Context, env Env, args []string) error {
 	)
 	db.register(fs)
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
-	if err := parseFlags(fs, env, args); err != nil {
+	if err := noArgs(fs, env, args); err != nil {
 		return err
 	}
 	st, err := db.open(ctx)
@@ -298,6 +298,19 @@ func printJSON(env Env, v any) error {
 	enc := json.NewEncoder(env.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// noArgs parses flags for a command that takes no positional argument. One
+// is refused rather than ignored: it would also end flag parsing, so any
+// flag after it would be dropped without a word.
+func noArgs(fs *flag.FlagSet, env Env, args []string) error {
+	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return nil
 }
 
 // oneArg parses flags and returns the single positional argument.

@@ -104,7 +104,7 @@ func usersList(ctx context.Context, env Env, args []string) error {
 	)
 	db.register(fs)
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
-	if err := parseFlags(fs, env, args); err != nil {
+	if err := noArgs(fs, env, args); err != nil {
 		return err
 	}
 	st, err := db.open(ctx)
