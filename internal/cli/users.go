@@ -93,6 +93,9 @@ func newPassword(env Env, fromStdin bool) (pw string, generated bool, err error)
 	if len(pw) < password.MinLength {
 		return "", false, usagef("a password must be at least %d characters", password.MinLength)
 	}
+	if len(pw) > oauth.MaxPasswordBytes {
+		return "", false, usagef("a password must be at most %d bytes: the sign-in page accepts no longer one", oauth.MaxPasswordBytes)
+	}
 	return pw, false, nil
 }
 

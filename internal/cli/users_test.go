@@ -2,11 +2,13 @@ package cli_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/fdxd/fdxd/internal/oauth"
 	"github.com/fdxd/fdxd/internal/password"
 	"github.com/fdxd/fdxd/internal/server/servertest"
 	"github.com/fdxd/fdxd/internal/store"
@@ -234,4 +236,28 @@ func TestUsersSetPassword(t *testing.T) {
 
 	h.fails(1, `no user "judy"`, fresh+"\n", "users", "set-password", "--password-stdin", "judy")
 	h.fails(2, "a password must be at least", "x\n", "users", "set-password", "--password-stdin", "ivan")
+}
+
+// TestUsersPasswordFitsTheLoginPage: a password the sign-in page would
+// refuse is refused when it is set, so no user is created who can never
+// sign in.
+func TestUsersPasswordFitsTheLoginPage(t *testing.T) {
+	h := newHarness(t)
+	longest := strings.Repeat("p", oauth.MaxPasswordBytes)
+	h.ok(longest+"\n", "users", "add", "--password-stdin", "--sub", "usr_kate_00001", "kate")
+	srv, _ := h.server()
+	if res := signIn(t, srv, "kate", longest); res.Code() == "" {
+		t.Fatalf("a %d-byte password set by users add does not sign in: %+v", len(longest), res)
+	}
+
+	tooLong := longest + "p"
+	want := fmt.Sprintf("a password must be at most %d bytes", oauth.MaxPasswordBytes)
+	h.fails(2, want, tooLong+"\n", "users", "add", "--password-stdin", "--sub", "usr_liam_00001", "liam")
+	h.fails(2, want, tooLong+"\n", "users", "set-password", "--password-stdin", "kate")
+	if _, err := h.store().GetUserByUsername(t.Context(), "liam"); err == nil {
+		t.Fatal("a user with a password too long to sign in was created")
+	}
+	if res := signIn(t, srv, "kate", longest); res.Code() == "" {
+		t.Fatal("a refused set-password changed the password")
+	}
 }

@@ -167,6 +167,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// MaxPasswordBytes is the longest password the sign-in page accepts; a
+// password is never set longer (fdxd users add|set-password).
+const MaxPasswordBytes = 1024
+
 // Login failure messages never say which of the two was wrong.
 const (
 	msgBadCredentials = "The username or password is incorrect."
@@ -176,7 +180,7 @@ const (
 func (s *Server) login(w http.ResponseWriter, r *http.Request, at attempt, username, pw string) {
 	ctx := r.Context()
 	rec := observe.From(ctx)
-	if username == "" || pw == "" || len(username) > 256 || len(pw) > 1024 {
+	if username == "" || pw == "" || len(username) > 256 || len(pw) > MaxPasswordBytes {
 		s.loginPage(w, r, at, http.StatusBadRequest, username, msgMissingFields)
 		return
 	}
