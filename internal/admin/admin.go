@@ -48,7 +48,8 @@ type Config struct {
 	Ready func(ctx context.Context) []Check
 	// Keys lists the signing keys.
 	Keys func() []keys.KeyInfo
-	// Traffic feeds the overview charts.
+	// Traffic feeds the overview charts (the counts of every replica on
+	// the database).
 	Traffic *observe.Traffic
 	// Alerts is the rule engine (its settings are shown on the pages).
 	Alerts *observe.Alerts

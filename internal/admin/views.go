@@ -70,7 +70,12 @@ func (a *Admin) overview(w http.ResponseWriter, r *http.Request) {
 	v.Until = now.Truncate(res).Add(res)
 	v.Since = v.Until.Add(-span)
 	v.Step = max(res, (span / 60).Truncate(res))
-	for _, rt := range a.cfg.Traffic.Series(v.Since, v.Until, v.Step) {
+	series, err := a.cfg.Traffic.Series(r.Context(), v.Since, v.Until, v.Step)
+	if err != nil {
+		a.failPage(w, r, err)
+		return
+	}
+	for _, rt := range series {
 		v.Routes = append(v.Routes, routeCharts(rt))
 	}
 	issues, err := a.cfg.Store.ListIssues(r.Context(), store.IssueQuery{Status: "open", Limit: 20})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,13 +23,23 @@ const (
 	DefaultAlertQuietPeriod = 10 * time.Minute
 )
 
+// AlertStore is what the alert rule keeps and reads: the issues, and the
+// traffic counts every replica adds to.
+type AlertStore interface {
+	store.IssueStore
+	store.TrafficStore
+}
+
 // AlertConfig configures the alert rules; zero fields take the defaults.
 type AlertConfig struct {
-	Issues store.IssueStore
-	Now    func() time.Time
-	Logger *slog.Logger
+	Store AlertStore
+	// Traffic counts the requests; Evaluate flushes it and reads the
+	// windows it keeps in Store.
+	Traffic *Traffic
+	Now     func() time.Time
+	Logger  *slog.Logger
 	// Window is the sliding window the error rate is computed over
-	// (default 5 minutes; seconds are fine).
+	// (default: the Traffic's alert window, which it must equal).
 	Window time.Duration
 	// MinVolume is the fewest requests in the window that can open an
 	// issue (default 20).
@@ -39,15 +50,13 @@ type AlertConfig struct {
 	// QuietPeriod is how long the rate must stay at or below the threshold
 	// before an open issue resolves itself (default 10 minutes).
 	QuietPeriod time.Duration
-	// KnownClient reports whether a client id is registered; only those
-	// get a window of their own (an unknown client_id at /authorize still
-	// counts for its endpoint). Nil tracks every client id, up to
-	// MaxClients.
-	KnownClient func(id string) bool
-	// MaxClients bounds the per-client windows (default 1000).
-	MaxClients int
 	// EvaluateEvery paces Run (default 1 second, at most Window / 10).
 	EvaluateEvery time.Duration
+	// ReplicaStaleAfter is how long a replica's own condition issue (its
+	// JWKS self-check) stays open without that replica confirming it;
+	// after that any replica resolves it, the replica having stopped
+	// (default 10 minutes).
+	ReplicaStaleAfter time.Duration
 	// Notify is told of every issue this process opens or resolves. It
 	// must not block (notify.Notifier queues).
 	Notify func(IssueEvent)
@@ -69,68 +78,34 @@ const (
 // windowSlots is how many slots a sliding window is cut into.
 const windowSlots = 60
 
-// Alerts applies the error-rate rule to every finished request, per
-// endpoint and per client, and keeps issues in the store: it opens one
-// when the rule fires, counts failures into it while it is open, and
-// resolves it after the quiet period. Condition issues (signing keys,
-// JWKS) come in through SetCondition. Sink is cheap and never touches the
-// store; Evaluate (run by Run) does the writing.
+// maxOpenIssues bounds the open issues one evaluation reads.
+const maxOpenIssues = 10000
+
+// Alerts applies the error-rate rule, per endpoint and per client, to the
+// windows every replica's Traffic adds to, and keeps the issues in the
+// store: it opens one when the rule fires, follows its rate while it is
+// open, and resolves it after the quiet period. Condition issues (signing
+// keys, JWKS) come in through SetCondition. Everything the rule decides
+// from is in the store (the summed windows, the open issues and the start
+// of their quiet period), so every replica evaluating at the same moment
+// comes to the same decision, and the store lets only one of them act on
+// it: the unique open issue per key, OpenCountedIssue, and UpdateIssue's
+// read-modify-write.
 type Alerts struct {
 	cfg      AlertConfig
 	slotSize time.Duration
 
-	mu      sync.Mutex // guards windows
-	windows map[windowKey]*window
-	clients int
-
-	evalMu  sync.Mutex // serializes Evaluate and SetCondition; guards tracked
-	tracked map[string]*trackedIssue
-	open    atomic.Int64
+	evalMu sync.Mutex // serializes Evaluate and SetCondition
+	open   atomic.Int64
+	// lastErrorLog throttles Run's "evaluation failed" lines (a database
+	// outage fails every evaluation) to one a minute.
+	lastErrorLog atomic.Int64
 }
 
-type windowKey struct {
-	kind string // "route" or "client"
-	name string
-}
-
-// issueKey is the store key of the error-rate issue of a window.
-func (k windowKey) issueKey() string {
-	return string(store.IssueErrorRate) + ":" + k.kind + ":" + k.name
-}
-
-type window struct {
-	slots [windowSlots]alertSlot
-	// Cumulative counts since the window was created: an open issue counts
-	// the difference from when it opened.
-	requests, failures int64
-	lastRecord         time.Time
-}
-
-type alertSlot struct {
-	index                     int64
-	requests, failures        int64
-	firstFailure, lastFailure time.Time
-	codes                     map[string]int64
-}
-
-type trackedIssue struct {
-	id   string
-	kind store.IssueKind
-	// What the store has been told: further updates add the difference, so
-	// replicas sharing an issue add up.
-	reportedFailures, reportedRequests int64
-	// baseline counts of the window when the issue was opened or loaded.
-	baseFailures, baseRequests int64
-	healthySince               time.Time
-	peak                       float64
-	lastSeen                   time.Time
-}
-
-// NewAlerts returns the rule engine. Call Load before Run to adopt the
-// issues left open by an earlier run.
+// NewAlerts returns the rule engine.
 func NewAlerts(cfg AlertConfig) (*Alerts, error) {
-	if cfg.Issues == nil {
-		return nil, errors.New("observe: alerts need an issue store")
+	if cfg.Store == nil || cfg.Traffic == nil {
+		return nil, errors.New("observe: alerts need a store and the traffic counts")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -139,7 +114,7 @@ func NewAlerts(cfg AlertConfig) (*Alerts, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Window == 0 {
-		cfg.Window = DefaultAlertWindow
+		cfg.Window = cfg.Traffic.AlertWindow()
 	}
 	if cfg.MinVolume == 0 {
 		cfg.MinVolume = DefaultAlertMinVolume
@@ -150,175 +125,133 @@ func NewAlerts(cfg AlertConfig) (*Alerts, error) {
 	if cfg.QuietPeriod == 0 {
 		cfg.QuietPeriod = DefaultAlertQuietPeriod
 	}
-	if cfg.MaxClients == 0 {
-		cfg.MaxClients = 1000
-	}
 	if cfg.EvaluateEvery == 0 {
 		cfg.EvaluateEvery = min(time.Second, cfg.Window/10)
+	}
+	if cfg.ReplicaStaleAfter == 0 {
+		cfg.ReplicaStaleAfter = 10 * time.Minute
 	}
 	switch {
 	case cfg.Window < time.Second:
 		return nil, fmt.Errorf("observe: alert window %v is below one second", cfg.Window)
+	case cfg.Window != cfg.Traffic.AlertWindow():
+		return nil, fmt.Errorf("observe: alert window %v differs from the window %v the traffic is counted for",
+			cfg.Window, cfg.Traffic.AlertWindow())
 	case cfg.MinVolume < 1:
 		return nil, fmt.Errorf("observe: alert minimum volume %d must be at least 1", cfg.MinVolume)
 	case cfg.Threshold <= 0 || cfg.Threshold >= 1:
 		return nil, fmt.Errorf("observe: alert threshold %v must be between 0 and 1", cfg.Threshold)
-	case cfg.QuietPeriod < 0 || cfg.EvaluateEvery <= 0:
-		return nil, errors.New("observe: alert quiet period and evaluation interval must be positive")
+	case cfg.QuietPeriod < 0 || cfg.EvaluateEvery <= 0 || cfg.ReplicaStaleAfter <= 0:
+		return nil, errors.New("observe: alert quiet period, evaluation interval and replica staleness must be positive")
 	}
-	return &Alerts{cfg: cfg, slotSize: cfg.Window / windowSlots, windows: map[windowKey]*window{},
-		tracked: map[string]*trackedIssue{}}, nil
+	return &Alerts{cfg: cfg, slotSize: cfg.Window / windowSlots}, nil
 }
 
 // Config is the configuration in effect, defaults filled in.
 func (a *Alerts) Config() AlertConfig { return a.cfg }
 
-// OpenIssues is how many issues this process knows to be open.
+// OpenIssues is how many issues were open at the last evaluation (and
+// since, as this process changed them).
 func (a *Alerts) OpenIssues() int64 { return a.open.Load() }
 
-// Sink counts a finished request into its endpoint's window and its
-// client's.
-func (a *Alerts) Sink(r *Record) {
-	failed := r.Failed()
-	index := r.Time.UnixNano() / int64(a.slotSize)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.count(windowKey{"route", r.Route}, index, r, failed)
-	if r.ClientID != "" {
-		k := windowKey{"client", r.ClientID}
-		if _, ok := a.windows[k]; ok || ((a.cfg.KnownClient == nil || a.cfg.KnownClient(r.ClientID)) && a.clients < a.cfg.MaxClients) {
-			a.count(k, index, r, failed)
-		}
-	}
+// Sink counts a finished request (into the Traffic).
+func (a *Alerts) Sink(r *Record) { a.cfg.Traffic.Sink(r) }
+
+type windowKey struct {
+	kind string // "route" or "client"
+	name string
 }
 
-func (a *Alerts) count(k windowKey, index int64, r *Record, failed bool) {
-	w, ok := a.windows[k]
-	if !ok {
-		w = &window{}
-		a.windows[k] = w
-		if k.kind == "client" {
-			a.clients++
-		}
+// issueKey is the store key of the error-rate issue of a window.
+func (k windowKey) issueKey() string {
+	if k.kind == "client" {
+		return clientIssueKey(k.name)
 	}
-	s := &w.slots[index%windowSlots]
-	if s.index != index {
-		if s.index > index {
-			return // older than the window
-		}
-		*s = alertSlot{index: index}
+	return routeIssueKey(k.name)
+}
+
+// query selects the window's buckets.
+func (k windowKey) query(q store.AlertCountQuery) store.AlertCountQuery {
+	if k.kind == "client" {
+		q.ClientID = k.name
+	} else {
+		q.Route = k.name
 	}
-	s.requests++
-	w.requests++
-	if r.Time.After(w.lastRecord) {
-		w.lastRecord = r.Time
-	}
-	if !failed {
-		return
-	}
-	s.failures++
-	w.failures++
-	if s.firstFailure.IsZero() || r.Time.Before(s.firstFailure) {
-		s.firstFailure = r.Time
-	}
-	if r.Time.After(s.lastFailure) {
-		s.lastFailure = r.Time
-	}
-	if s.codes == nil {
-		s.codes = map[string]int64{}
-	}
-	code := r.Error
-	if code == "" {
-		code = fmt.Sprintf("http_%d", r.Status)
-	}
-	if len(s.codes) < 32 {
-		s.codes[code]++
-	}
+	return q
 }
 
 // windowStats is a window summed at one instant.
 type windowStats struct {
 	key                       windowKey
 	requests, failures        int64
-	totalRequests, totalFails int64
 	firstFailure, lastFailure time.Time
+	codes                     map[string]int64
 	topError                  string
 }
 
-func (s windowStats) rate() float64 {
+func (s *windowStats) rate() float64 {
 	if s.requests == 0 {
 		return 0
 	}
 	return float64(s.failures) / float64(s.requests)
 }
 
-// snapshot sums every window over (now - Window, now] and forgets windows
-// idle for longer than the window and the quiet period together.
-func (a *Alerts) snapshot(now time.Time) []windowStats {
-	current := now.UnixNano() / int64(a.slotSize)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := make([]windowStats, 0, len(a.windows))
-	for k, w := range a.windows {
-		st := windowStats{key: k, totalRequests: w.requests, totalFails: w.failures}
-		codes := map[string]int64{}
-		for i := range w.slots {
-			s := &w.slots[i]
-			if s.index <= current-windowSlots || s.index > current || s.requests == 0 {
-				continue
-			}
-			st.requests += s.requests
-			st.failures += s.failures
-			if s.failures > 0 {
-				if st.firstFailure.IsZero() || s.firstFailure.Before(st.firstFailure) {
-					st.firstFailure = s.firstFailure
-				}
-				if s.lastFailure.After(st.lastFailure) {
-					st.lastFailure = s.lastFailure
-				}
-				for c, n := range s.codes {
-					codes[c] += n
-				}
-			}
+func (s *windowStats) add(c store.AlertCount) {
+	s.requests += c.Requests
+	s.failures += c.Failures
+	if c.Failures == 0 {
+		return
+	}
+	if s.firstFailure.IsZero() || (!c.FirstFailure.IsZero() && c.FirstFailure.Before(s.firstFailure)) {
+		s.firstFailure = c.FirstFailure
+	}
+	if c.LastFailure.After(s.lastFailure) {
+		s.lastFailure = c.LastFailure
+	}
+	if s.codes == nil {
+		s.codes = map[string]int64{}
+	}
+	s.codes[c.Error] += c.Failures
+}
+
+// windows sums the buckets of the window into one window per endpoint and
+// one per counted client.
+func windows(counts []store.AlertCount) map[windowKey]*windowStats {
+	out := map[windowKey]*windowStats{}
+	add := func(k windowKey, c store.AlertCount) {
+		st := out[k]
+		if st == nil {
+			st = &windowStats{key: k}
+			out[k] = st
 		}
-		for c, n := range codes {
-			if n > codes[st.topError] || (n == codes[st.topError] && c < st.topError) {
+		st.add(c)
+	}
+	for _, c := range counts {
+		add(windowKey{"route", c.Route}, c)
+		if c.ClientID != "" {
+			add(windowKey{"client", c.ClientID}, c)
+		}
+	}
+	for _, st := range out {
+		for c, n := range st.codes {
+			if n > st.codes[st.topError] || (n == st.codes[st.topError] && c < st.topError) {
 				st.topError = c
 			}
 		}
-		if st.requests == 0 && now.Sub(w.lastRecord) > a.cfg.Window+a.cfg.QuietPeriod {
-			if _, open := a.tracked[k.issueKey()]; !open {
-				delete(a.windows, k)
-				if k.kind == "client" {
-					a.clients--
-				}
-				continue
-			}
-		}
-		out = append(out, st)
 	}
 	return out
 }
 
-// Load adopts the issues an earlier run left open, so that they keep
-// counting and resolve after the quiet period.
-func (a *Alerts) Load(ctx context.Context) error {
-	issues, err := a.cfg.Issues.ListIssues(ctx, store.IssueQuery{Status: "open", Limit: 10000})
-	if err != nil {
-		return fmt.Errorf("observe: load open issues: %w", err)
-	}
-	a.evalMu.Lock()
-	defer a.evalMu.Unlock()
-	for _, iss := range issues {
-		if _, ok := a.tracked[iss.Key]; !ok {
-			a.tracked[iss.Key] = &trackedIssue{id: iss.ID, kind: iss.Kind, peak: iss.PeakRate, lastSeen: iss.LastSeen}
-		}
-	}
-	a.open.Store(int64(len(a.tracked)))
-	return nil
+// window is the range of alert buckets that make up the window at now:
+// the slot now falls in and the 59 before it.
+func (a *Alerts) window(now time.Time) store.AlertCountQuery {
+	current := now.UnixNano() / int64(a.slotSize)
+	return store.AlertCountQuery{Width: a.slotSize, Since: slotStart(current-windowSlots+1, a.slotSize),
+		Until: slotStart(current+1, a.slotSize)}
 }
 
-// Run evaluates the rules every EvaluateEvery until ctx ends.
+// Run evaluates the rules every EvaluateEvery until ctx ends, logging
+// failures at most once a minute.
 func (a *Alerts) Run(ctx context.Context) {
 	t := time.NewTicker(a.cfg.EvaluateEvery)
 	defer t.Stop()
@@ -327,148 +260,189 @@ func (a *Alerts) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := a.Evaluate(ctx); err != nil && ctx.Err() == nil {
+			err := a.Evaluate(ctx)
+			if err == nil || ctx.Err() != nil {
+				continue
+			}
+			now := a.cfg.Now().Unix()
+			if last := a.lastErrorLog.Load(); now-last >= 60 && a.lastErrorLog.CompareAndSwap(last, now) {
 				a.cfg.Logger.Error("alert evaluation failed", "event", "alerts.failed", "error", err.Error())
 			}
 		}
 	}
 }
 
-// Evaluate applies the error-rate rule at the clock's now to every window:
+// Evaluate adds this process's counts to the store (Traffic.Flush), then
+// applies the error-rate rule at the clock's now to the window of every
+// endpoint and client, as summed over every replica:
 //   - an issue opens for a window with at least MinVolume requests of which
 //     more than Threshold failed;
-//   - an open issue counts the failures and requests seen since it opened;
+//   - an open issue follows the window's rate (its failures and requests
+//     are counted in by every replica's flushes);
 //   - an open issue resolves once the window's rate has stayed at or
 //     below Threshold (an empty window counts as below) for QuietPeriod.
+//
+// It also resolves the replica condition issues whose replica stopped
+// confirming them.
 func (a *Alerts) Evaluate(ctx context.Context) error {
-	now := a.cfg.Now().UTC()
 	a.evalMu.Lock()
 	defer a.evalMu.Unlock()
-	stats := a.snapshot(now)
-	seen := make(map[string]bool, len(stats))
-	for _, st := range stats {
-		seen[st.key.issueKey()] = true
+	var errs []error
+	// A failed flush keeps its counts; the others' are evaluated anyway.
+	if err := a.cfg.Traffic.Flush(ctx); err != nil {
+		errs = append(errs, err)
 	}
-	// Open issues without a window (adopted by Load, no traffic since)
-	// evaluate as an empty window, so they resolve after the quiet period.
-	for key, tr := range a.tracked {
-		if tr.kind != store.IssueErrorRate || seen[key] {
+	now := a.cfg.Now().UTC()
+	q := a.window(now)
+	counts, err := a.cfg.Store.SumAlertCounts(ctx, q)
+	if err != nil {
+		return errors.Join(append(errs, fmt.Errorf("observe: read the alert windows: %w", err))...)
+	}
+	open, err := a.cfg.Store.ListIssues(ctx, store.IssueQuery{Status: "open", Limit: maxOpenIssues})
+	if err != nil {
+		return errors.Join(append(errs, fmt.Errorf("observe: list open issues: %w", err))...)
+	}
+	stats := windows(counts)
+	openByKey := make(map[string]store.Issue, len(open))
+	for _, iss := range open {
+		openByKey[iss.Key] = iss
+		// An open issue without traffic in the window evaluates as an
+		// empty window, so that it resolves after the quiet period.
+		if iss.Kind != store.IssueErrorRate {
 			continue
 		}
-		parts := strings.SplitN(key, ":", 3)
-		if len(parts) == 3 {
-			stats = append(stats, windowStats{key: windowKey{parts[1], parts[2]},
-				totalRequests: tr.baseRequests + tr.reportedRequests, totalFails: tr.baseFailures + tr.reportedFailures})
+		if k, ok := parseIssueKey(iss.Key); ok && stats[k] == nil {
+			stats[k] = &windowStats{key: k}
 		}
 	}
-	var errs []error
-	for _, st := range stats {
-		if err := a.evaluate(ctx, now, st); err != nil {
+	keys := make([]windowKey, 0, len(stats))
+	for k := range stats {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(x, y windowKey) int { return strings.Compare(x.issueKey(), y.issueKey()) })
+	nOpen := int64(len(open))
+	for _, k := range keys {
+		iss, isOpen := openByKey[k.issueKey()]
+		change, err := a.evaluate(ctx, now, q, stats[k], iss, isOpen)
+		if err != nil {
 			errs = append(errs, err)
 		}
+		nOpen += change
 	}
-	a.open.Store(int64(len(a.tracked)))
+	for _, iss := range open {
+		if iss.Kind != store.IssueJWKS || now.Sub(iss.LastSeen) < a.cfg.ReplicaStaleAfter {
+			continue
+		}
+		resolved, err := a.resolveStale(ctx, now, iss)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if resolved {
+			nOpen--
+		}
+	}
+	a.open.Store(nOpen)
 	return errors.Join(errs...)
 }
 
-func (a *Alerts) evaluate(ctx context.Context, now time.Time, st windowStats) error {
+// parseIssueKey reverses windowKey.issueKey.
+func parseIssueKey(key string) (windowKey, bool) {
+	parts := strings.SplitN(key, ":", 3)
+	if len(parts) != 3 || parts[0] != string(store.IssueErrorRate) || (parts[1] != "route" && parts[1] != "client") {
+		return windowKey{}, false
+	}
+	return windowKey{parts[1], parts[2]}, true
+}
+
+// evaluate applies the rule to one window; iss is its open issue when
+// isOpen. It returns the change in open issues (+1 opened, -1 resolved).
+func (a *Alerts) evaluate(ctx context.Context, now time.Time, window store.AlertCountQuery, st *windowStats,
+	iss store.Issue, isOpen bool) (int64, error) {
 	key := st.key.issueKey()
 	rate := st.rate()
-	breached := st.requests >= int64(a.cfg.MinVolume) && rate > a.cfg.Threshold
-	tr := a.tracked[key]
-	if tr == nil {
-		if !breached {
-			return nil
+	if !isOpen {
+		if st.requests < int64(a.cfg.MinVolume) || rate <= a.cfg.Threshold {
+			return 0, nil
 		}
-		iss := store.Issue{
+		opened := store.Issue{
 			ID: secret.ID("iss_", 8), Key: key, Kind: store.IssueErrorRate, Error: st.topError,
 			Summary:   a.summary(st),
 			FirstSeen: st.firstFailure, LastSeen: st.lastFailure,
-			Failures: st.failures, Requests: st.requests, Rate: rate, PeakRate: rate, UpdatedAt: now,
+			Rate: rate, PeakRate: rate, UpdatedAt: now,
 		}
 		if st.key.kind == "route" {
-			iss.Route = st.key.name
+			opened.Route = st.key.name
 		} else {
-			iss.ClientID = st.key.name
+			opened.ClientID = st.key.name
 		}
-		got, created, err := a.cfg.Issues.OpenIssue(ctx, iss)
+		// The store counts the window's failures and requests into it, in
+		// step with every replica's flushes: each counted once.
+		got, created, err := a.cfg.Store.OpenCountedIssue(ctx, opened, st.key.query(window))
 		if err != nil {
-			return fmt.Errorf("open issue %s: %w", key, err)
+			return 0, fmt.Errorf("open issue %s: %w", key, err)
 		}
-		tr = &trackedIssue{id: got.ID, kind: store.IssueErrorRate, baseFailures: st.totalFails - st.failures,
-			baseRequests: st.totalRequests - st.requests, peak: rate, lastSeen: st.lastFailure}
-		a.tracked[key] = tr
-		if created {
-			tr.reportedFailures, tr.reportedRequests = st.failures, st.requests
-			a.cfg.Logger.Warn("issue opened: "+iss.Summary, "event", "issue.opened", "issue_id", iss.ID, "issue_key", key,
-				"error_rate", rate, "requests", st.requests, "failures", st.failures)
-			a.notify(EventIssueOpened, got)
-			return nil
+		if !created {
+			return 0, nil // another replica opened it a moment ago
 		}
-		// Another replica opened it: this one adds what it sees.
+		a.cfg.Logger.Warn("issue opened: "+got.Summary, "event", "issue.opened", "issue_id", got.ID, "issue_key", key,
+			"error_rate", rate, "requests", st.requests, "failures", st.failures)
+		a.notify(EventIssueOpened, got)
+		return 1, nil
 	}
 
 	healthy := st.requests == 0 || rate <= a.cfg.Threshold
-	switch {
-	case !healthy:
-		tr.healthySince = time.Time{}
-	case tr.healthySince.IsZero():
-		tr.healthySince = now
+	// Nothing to write when the issue already says all this.
+	if rate == iss.Rate && rate <= iss.PeakRate && !st.lastFailure.After(iss.LastSeen) &&
+		(st.topError == "" || st.topError == iss.Error) && healthy == !iss.HealthySince.IsZero() &&
+		(!healthy || now.Sub(iss.HealthySince) < a.cfg.QuietPeriod) {
+		return 0, nil
 	}
-	resolve := !tr.healthySince.IsZero() && now.Sub(tr.healthySince) >= a.cfg.QuietPeriod
-	failures := st.totalFails - tr.baseFailures
-	requests := st.totalRequests - tr.baseRequests
-	if st.lastFailure.After(tr.lastSeen) {
-		tr.lastSeen = st.lastFailure
-	}
-	tr.peak = max(tr.peak, rate)
-	if !resolve && failures == tr.reportedFailures && requests == tr.reportedRequests {
-		return nil
-	}
-	dFailures, dRequests := failures-tr.reportedFailures, requests-tr.reportedRequests
 	var resolvedNow bool
-	got, err := a.cfg.Issues.UpdateIssue(ctx, tr.id, func(iss store.Issue) (store.Issue, error) {
+	got, err := a.cfg.Store.UpdateIssue(ctx, iss.ID, func(cur store.Issue) (store.Issue, error) {
 		resolvedNow = false
-		if !iss.Open() {
-			return iss, nil
+		if !cur.Open() {
+			return cur, nil
 		}
-		iss.Failures += dFailures
-		iss.Requests += dRequests
-		iss.Rate = rate
-		iss.PeakRate = max(iss.PeakRate, tr.peak)
-		if tr.lastSeen.After(iss.LastSeen) {
-			iss.LastSeen = tr.lastSeen
+		cur.Rate = rate
+		cur.PeakRate = max(cur.PeakRate, rate)
+		if st.lastFailure.After(cur.LastSeen) {
+			cur.LastSeen = st.lastFailure
 		}
 		if st.topError != "" {
-			iss.Error = st.topError
+			cur.Error = st.topError
 		}
-		if resolve {
-			iss.ResolvedAt = now
+		// The quiet period is judged from the issue as stored, which
+		// every replica reads and writes under the same lock.
+		switch {
+		case !healthy:
+			cur.HealthySince = time.Time{}
+		case cur.HealthySince.IsZero():
+			cur.HealthySince = now
+		}
+		if healthy && now.Sub(cur.HealthySince) >= a.cfg.QuietPeriod {
+			cur.ResolvedAt = now
 			resolvedNow = true
 		}
-		iss.UpdatedAt = now
-		return iss, nil
+		cur.UpdatedAt = now
+		return cur, nil
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		delete(a.tracked, key)
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("update issue %s: %w", tr.id, err)
-	}
-	tr.reportedFailures, tr.reportedRequests = failures, requests
-	if !got.Open() {
-		// Resolved here, or by another replica (which notified).
-		delete(a.tracked, key)
-		if resolvedNow {
-			a.cfg.Logger.Info("issue resolved: "+got.Summary, "event", "issue.resolved", "issue_id", got.ID, "issue_key", key)
-			a.notify(EventIssueResolved, got)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("update issue %s: %w", iss.ID, err)
+	case !resolvedNow:
+		if !got.Open() {
+			return -1, nil // resolved by another replica (which notified)
 		}
+		return 0, nil
 	}
-	return nil
+	a.cfg.Logger.Info("issue resolved: "+got.Summary, "event", "issue.resolved", "issue_id", got.ID, "issue_key", key)
+	a.notify(EventIssueResolved, got)
+	return -1, nil
 }
 
-func (a *Alerts) summary(st windowStats) string {
+func (a *Alerts) summary(st *windowStats) string {
 	who := st.key.name
 	if st.key.kind == "client" {
 		who = "client " + who
@@ -481,7 +455,6 @@ func (a *Alerts) summary(st windowStats) string {
 }
 
 func (a *Alerts) notify(event string, iss store.Issue) {
-	a.open.Store(int64(len(a.tracked)))
 	if a.cfg.Notify != nil {
 		a.cfg.Notify(IssueEvent{Event: event, Issue: iss})
 	}
@@ -490,7 +463,8 @@ func (a *Alerts) notify(event string, iss store.Issue) {
 // Condition is the result of a health check that opens an issue while it
 // fails (a signing key without successor, the JWKS self-check).
 type Condition struct {
-	// Key identifies the check; Kind names its issue kind.
+	// Key identifies the check (and, for a check of one replica's own
+	// view, the replica); Kind names its issue kind.
 	Key     string
 	Kind    store.IssueKind
 	Failing bool
@@ -509,57 +483,91 @@ func (a *Alerts) SetCondition(ctx context.Context, c Condition) error {
 	now := a.cfg.Now().UTC()
 	a.evalMu.Lock()
 	defer a.evalMu.Unlock()
-	defer func() { a.open.Store(int64(len(a.tracked))) }()
-	tr := a.tracked[c.Key]
-	switch {
-	case tr == nil && !c.Failing:
-		return nil
-	case tr == nil:
+	if c.Failing {
 		iss := store.Issue{ID: secret.ID("iss_", 8), Key: c.Key, Kind: c.Kind, Error: c.Error, Summary: c.Summary,
 			FirstSeen: now, LastSeen: now, Failures: 1, Requests: 1, Rate: 1, PeakRate: 1, UpdatedAt: now}
-		got, created, err := a.cfg.Issues.OpenIssue(ctx, iss)
+		got, created, err := a.cfg.Store.OpenIssue(ctx, iss)
 		if err != nil {
 			return fmt.Errorf("observe: open issue %s: %w", c.Key, err)
 		}
-		a.tracked[c.Key] = &trackedIssue{id: got.ID, kind: c.Kind, lastSeen: now}
 		if created {
+			a.open.Add(1)
 			a.cfg.Logger.Error("issue opened: "+c.Summary, "event", "issue.opened", "issue_id", got.ID, "issue_key", c.Key)
 			a.notify(EventIssueOpened, got)
+			return nil
 		}
-		return nil
-	}
-	var resolvedNow bool
-	got, err := a.cfg.Issues.UpdateIssue(ctx, tr.id, func(iss store.Issue) (store.Issue, error) {
-		resolvedNow = false
-		if !iss.Open() {
-			return iss, nil
-		}
-		iss.Requests++
-		if c.Failing {
+		// Open already: one more failed check. (Resolved in between: the
+		// next failing check opens a new one.)
+		_, err = a.cfg.Store.UpdateIssue(ctx, got.ID, func(iss store.Issue) (store.Issue, error) {
+			if !iss.Open() {
+				return iss, nil
+			}
+			iss.Requests++
 			iss.Failures++
 			iss.LastSeen = now
 			iss.Summary, iss.Error = c.Summary, c.Error
-		} else {
-			iss.ResolvedAt = now
-			resolvedNow = true
+			iss.Rate = float64(iss.Failures) / float64(iss.Requests)
+			iss.UpdatedAt = now
+			return iss, nil
+		})
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("observe: update issue %s: %w", got.ID, err)
 		}
-		iss.Rate = float64(iss.Failures) / float64(iss.Requests)
-		iss.UpdatedAt = now
-		return iss, nil
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		delete(a.tracked, c.Key)
 		return nil
 	}
+	open, err := a.cfg.Store.ListIssues(ctx, store.IssueQuery{Status: "open", Kind: c.Kind, Limit: maxOpenIssues})
 	if err != nil {
-		return fmt.Errorf("observe: update issue %s: %w", tr.id, err)
+		return fmt.Errorf("observe: list open %s issues: %w", c.Kind, err)
 	}
-	if !got.Open() {
-		delete(a.tracked, c.Key)
+	for _, iss := range open {
+		if iss.Key != c.Key {
+			continue
+		}
+		var resolvedNow bool
+		got, err := a.cfg.Store.UpdateIssue(ctx, iss.ID, func(iss store.Issue) (store.Issue, error) {
+			resolvedNow = false
+			if !iss.Open() {
+				return iss, nil
+			}
+			iss.Requests++
+			iss.Rate = float64(iss.Failures) / float64(iss.Requests)
+			iss.ResolvedAt, iss.UpdatedAt = now, now
+			resolvedNow = true
+			return iss, nil
+		})
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("observe: update issue %s: %w", iss.ID, err)
+		}
 		if resolvedNow {
+			a.open.Add(-1)
 			a.cfg.Logger.Info("issue resolved: "+got.Summary, "event", "issue.resolved", "issue_id", got.ID, "issue_key", c.Key)
 			a.notify(EventIssueResolved, got)
 		}
 	}
 	return nil
+}
+
+// resolveStale resolves a replica's condition issue that its replica has
+// not confirmed for ReplicaStaleAfter: the replica stopped (or cannot
+// reach the database), and nobody else can judge its own view.
+func (a *Alerts) resolveStale(ctx context.Context, now time.Time, iss store.Issue) (bool, error) {
+	var resolvedNow bool
+	got, err := a.cfg.Store.UpdateIssue(ctx, iss.ID, func(cur store.Issue) (store.Issue, error) {
+		resolvedNow = false
+		if !cur.Open() || now.Sub(cur.LastSeen) < a.cfg.ReplicaStaleAfter {
+			return cur, nil
+		}
+		cur.ResolvedAt, cur.UpdatedAt = now, now
+		resolvedNow = true
+		return cur, nil
+	})
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return false, fmt.Errorf("update issue %s: %w", iss.ID, err)
+	}
+	if resolvedNow {
+		a.cfg.Logger.Info("issue resolved: its replica stopped confirming it: "+got.Summary, "event", "issue.resolved",
+			"issue_id", got.ID, "issue_key", got.Key, "stale_since", got.LastSeen)
+		a.notify(EventIssueResolved, got)
+	}
+	return resolvedNow, nil
 }

@@ -50,47 +50,85 @@ func (e *events) names() []string {
 	return out
 }
 
+// engine is one replica's traffic counter and alert rule.
+type engine struct {
+	traffic *observe.Traffic
+	alerts  *observe.Alerts
+}
+
 type alertRig struct {
 	t      *testing.T
 	clock  *clock
 	st     *sqlite.Store
-	alerts *observe.Alerts
+	cfg    observe.AlertConfig
+	known  func(string) bool
 	events *events
+	// engine is the first replica; more share its store and clock.
+	*engine
 }
 
 func newAlertRig(t *testing.T, cfg observe.AlertConfig) *alertRig {
+	return newAlertRigKnowing(t, cfg, nil)
+}
+
+// newAlertRigKnowing is newAlertRig with only the clients known reports
+// counted under their own id.
+func newAlertRigKnowing(t *testing.T, cfg observe.AlertConfig, known func(string) bool) *alertRig {
 	t.Helper()
-	r := &alertRig{t: t, clock: &clock{t: time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)}, st: openStore(t), events: &events{}}
-	cfg.Issues, cfg.Now, cfg.Notify = r.st, r.clock.Now, r.events.add
+	r := &alertRig{t: t, clock: &clock{t: time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)}, st: openStore(t), events: &events{},
+		known: known}
 	if cfg.Window == 0 {
 		cfg.Window = time.Minute
 	}
 	if cfg.QuietPeriod == 0 {
 		cfg.QuietPeriod = 2 * time.Minute
 	}
+	r.cfg = cfg
+	r.engine = r.replica()
+	return r
+}
+
+// replica starts another replica's engine on the rig's store and clock.
+func (r *alertRig) replica() *engine {
+	r.t.Helper()
+	tr, err := observe.NewTraffic(observe.TrafficConfig{Store: r.st, Now: r.clock.Now, AlertWindow: r.cfg.Window,
+		Resolution: time.Second, KnownClient: r.known})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	cfg := r.cfg
+	cfg.Store, cfg.Traffic, cfg.Now, cfg.Notify = r.st, tr, r.clock.Now, r.events.add
 	a, err := observe.NewAlerts(cfg)
 	if err != nil {
-		t.Fatal(err)
+		r.t.Fatal(err)
 	}
-	r.alerts = a
-	return r
+	return &engine{traffic: tr, alerts: a}
 }
 
 // send feeds n requests to route from client, failing as code and status say.
 func (r *alertRig) send(n int, route, client string, status int, code string) {
+	r.sendTo(r.engine, n, route, client, status, code)
+}
+
+func (r *alertRig) sendTo(e *engine, n int, route, client string, status int, code string) {
 	for range n {
 		rec := &observe.Record{RequestID: observe.NewRequestID(), Time: r.clock.Now(), Route: route, Method: "POST",
 			Status: status, ClientID: client, Error: code, Duration: time.Millisecond}
 		if code == "access_denied" {
 			rec.UserDecision = true
 		}
-		r.alerts.Sink(rec)
+		e.alerts.Sink(rec)
 	}
 }
 
 func (r *alertRig) evaluate() {
 	r.t.Helper()
-	if err := r.alerts.Evaluate(r.t.Context()); err != nil {
+	r.evaluateOn(r.engine)
+}
+
+func (r *alertRig) evaluateOn(e *engine) {
+	r.t.Helper()
+	if err := e.alerts.Evaluate(r.t.Context()); err != nil {
 		r.t.Fatalf("evaluate: %v", err)
 	}
 }
@@ -178,7 +216,7 @@ func TestAlertCountsOnlyFailures(t *testing.T) {
 }
 
 func TestAlertPerClientOnlyForKnownClients(t *testing.T) {
-	r := newAlertRig(t, observe.AlertConfig{MinVolume: 10, KnownClient: func(id string) bool { return id == "plaid" }})
+	r := newAlertRigKnowing(t, observe.AlertConfig{MinVolume: 10}, func(id string) bool { return id == "plaid" })
 	// Plaid fails at the token endpoint while others succeed there: the
 	// endpoint's rate stays low, the client's does not.
 	r.send(500, "token", "other", 200, "")
@@ -269,46 +307,167 @@ func TestAlertRelapseResetsQuietPeriod(t *testing.T) {
 	}
 }
 
-func TestAlertAdoptsOpenIssuesOnStart(t *testing.T) {
+func TestAlertIssuesOutliveTheirEngine(t *testing.T) {
 	r := newAlertRig(t, observe.AlertConfig{QuietPeriod: time.Minute, MinVolume: 20})
 	r.send(30, "revoke", "", 500, "server_error")
 	r.evaluate()
-	// A restart: a new engine over the same store.
-	again, err := observe.NewAlerts(observe.AlertConfig{Issues: r.st, Now: r.clock.Now, QuietPeriod: time.Minute, MinVolume: 20,
-		Window: time.Minute, Notify: r.events.add})
-	if err != nil {
-		t.Fatal(err)
+	// A restart: a new engine over the same store follows the issue the
+	// old one opened, from the store alone.
+	again := r.replica()
+	r.evaluateOn(again)
+	if again.alerts.OpenIssues() != 1 {
+		t.Fatalf("the new engine sees %d open issues; want 1", again.alerts.OpenIssues())
 	}
-	if err := again.Load(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if again.OpenIssues() != 1 {
-		t.Fatalf("adopted %d issues; want 1", again.OpenIssues())
-	}
-	again.Evaluate(t.Context())
+	r.clock.Advance(time.Minute) // the spike leaves the window: healthy from here
+	r.evaluateOn(again)
 	r.clock.Advance(time.Minute)
-	if err := again.Evaluate(t.Context()); err != nil {
+	r.evaluateOn(again)
+	if len(r.issues("resolved")) != 1 {
+		t.Fatal("an issue without traffic did not resolve after the quiet period")
+	}
+	if got := r.events.names(); len(got) != 2 || got[1] != "issue.resolved error_rate:route:revoke" {
+		t.Fatalf("notified %v; want opened, then resolved by the new engine", got)
+	}
+}
+
+// TestAlertWindowsAreSharedByReplicas: three replicas each see failures
+// below the minimum volume; together they are above it, and exactly one
+// issue opens, counting all of them. A replica whose own traffic is
+// healthy does not resolve it while another still fails, and it resolves
+// once, after the quiet period of the combined traffic.
+func TestAlertWindowsAreSharedByReplicas(t *testing.T) {
+	r := newAlertRig(t, observe.AlertConfig{Window: time.Minute, QuietPeriod: 2 * time.Minute, MinVolume: 20})
+	replicas := []*engine{r.engine, r.replica(), r.replica()}
+	for i, e := range replicas {
+		r.sendTo(e, 8, "token", "", 400, "invalid_grant")
+		r.evaluateOn(e)
+		if open := r.openKeys(); i < 2 && len(open) != 0 {
+			t.Fatalf("%d failures opened %v; want nothing below the minimum volume", 8*(i+1), open)
+		}
+	}
+	for _, e := range replicas {
+		r.evaluateOn(e)
+	}
+	open := r.issues("open")
+	if len(open) != 1 || open[0].Key != "error_rate:route:token" || open[0].Failures != 24 || open[0].Requests != 24 {
+		t.Fatalf("open issues %+v; want one on the token endpoint counting 24 of 24", open)
+	}
+	// Failures go on on replica A; B and C serve healthy traffic. Each
+	// flush counts its replica's share into the issue.
+	for range 3 {
+		r.clock.Advance(20 * time.Second)
+		r.sendTo(replicas[0], 5, "token", "", 400, "invalid_grant")
+		r.sendTo(replicas[1], 50, "token", "", 200, "")
+		r.sendTo(replicas[2], 50, "token", "", 200, "")
+		for _, e := range replicas[1:] {
+			r.evaluateOn(e)
+		}
+		r.evaluateOn(replicas[0])
+	}
+	r.clock.Advance(3 * time.Minute)
+	for _, e := range replicas[1:] {
+		r.evaluateOn(e) // B and C alone see nothing failing now, but have seen A's failures until now
+	}
+	if len(r.issues("resolved")) != 0 {
+		t.Fatal("resolved although the combined window failed until a moment ago")
+	}
+	iss := r.issues("open")[0]
+	if iss.Failures != 24+15 || iss.Requests != 24+15+300 {
+		t.Fatalf("issue counts %d of %d; want %d of %d", iss.Failures, iss.Requests, 24+15, 24+15+300)
+	}
+	r.clock.Advance(2 * time.Minute)
+	for _, e := range replicas {
+		r.evaluateOn(e)
+	}
+	if len(r.issues("resolved")) != 1 || len(r.issues("open")) != 0 {
+		t.Fatal("not resolved after the quiet period")
+	}
+	if got := r.events.names(); len(got) != 2 || got[0] != "issue.opened error_rate:route:token" ||
+		got[1] != "issue.resolved error_rate:route:token" {
+		t.Fatalf("notified %v; want one opened and one resolved across the replicas", got)
+	}
+}
+
+// TestAlertFlappingReplicaCannotResolve: replica B's traffic is healthy
+// while replica A's fails; under per-replica windows B would have started
+// and finished a quiet period of its own.
+func TestAlertFlappingReplicaCannotResolve(t *testing.T) {
+	r := newAlertRig(t, observe.AlertConfig{Window: time.Minute, QuietPeriod: 30 * time.Second, MinVolume: 20})
+	a, b := r.engine, r.replica()
+	r.sendTo(a, 30, "userinfo", "", 503, "temporarily_unavailable")
+	r.evaluateOn(a)
+	for range 12 {
+		r.clock.Advance(5 * time.Second)
+		r.sendTo(a, 2, "userinfo", "", 503, "temporarily_unavailable")
+		r.sendTo(b, 20, "userinfo", "", 200, "")
+		r.evaluateOn(a)
+		r.evaluateOn(b)
+	}
+	if resolved := r.issues("resolved"); len(resolved) != 0 {
+		t.Fatalf("resolved %+v while replica A still failed above the threshold", resolved)
+	}
+}
+
+func TestReplicaConditionsAreTheirReplicasOwn(t *testing.T) {
+	r := newAlertRig(t, observe.AlertConfig{ReplicaStaleAfter: 5 * time.Minute})
+	a, b := r.engine, r.replica()
+	jwks := []byte(`{"keys":[]}`)
+	if err := a.alerts.SetCondition(t.Context(), observe.JWKSCondition(jwks, "kid-a", "replica-a")); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.issues("resolved")) != 1 {
-		t.Fatal("an adopted issue without traffic did not resolve after the quiet period")
+	// B's own JWKS is fine: that resolves nothing of A's.
+	good := []byte(`{"keys":[{"kty":"EC","crv":"P-256","kid":"kid-a","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","use":"sig","alg":"ES256"}]}`)
+	if err := b.alerts.SetCondition(t.Context(), observe.JWKSCondition(good, "kid-a", "replica-b")); err != nil {
+		t.Fatal(err)
+	}
+	open := r.issues("open")
+	if len(open) != 1 || open[0].Key != "jwks_self_check:replica-a" || !strings.Contains(open[0].Summary, "replica-a") {
+		t.Fatalf("open issues %+v; want replica A's JWKS issue, untouched by B's passing check", open)
+	}
+	// A keeps confirming it: it stays open however long that lasts.
+	for range 3 {
+		r.clock.Advance(4 * time.Minute)
+		if err := a.alerts.SetCondition(t.Context(), observe.JWKSCondition(jwks, "kid-a", "replica-a")); err != nil {
+			t.Fatal(err)
+		}
+		r.evaluateOn(b)
+	}
+	if len(r.issues("open")) != 1 {
+		t.Fatal("a confirmed replica issue was resolved")
+	}
+	// A stops: once it has not confirmed the issue for ReplicaStaleAfter,
+	// B resolves it.
+	r.clock.Advance(4 * time.Minute)
+	r.evaluateOn(b)
+	if len(r.issues("open")) != 1 {
+		t.Fatal("resolved before the replica was stale")
+	}
+	r.clock.Advance(time.Minute)
+	r.evaluateOn(b)
+	if len(r.issues("open")) != 0 || len(r.issues("resolved")) != 1 {
+		t.Fatal("the issue of a replica that stopped was not resolved")
+	}
+	if got := r.events.names(); len(got) != 2 || got[1] != "issue.resolved jwks_self_check:replica-a" {
+		t.Fatalf("notified %v; want opened then resolved", got)
 	}
 }
 
 func TestConditionsOpenAndResolve(t *testing.T) {
 	r := newAlertRig(t, observe.AlertConfig{})
-	failing := observe.Condition{Key: observe.ConditionJWKS, Kind: store.IssueJWKS, Failing: true, Error: "kid_not_found",
-		Summary: "JWKS self-check failed"}
+	failing := observe.Condition{Key: observe.ConditionKeyRotation, Kind: store.IssueKeyRotation, Failing: true,
+		Error: "no_successor_key", Summary: "signing key kid-a is due to rotate and no successor is published"}
 	for range 3 {
 		if err := r.alerts.SetCondition(t.Context(), failing); err != nil {
 			t.Fatal(err)
 		}
 	}
 	open := r.issues("open")
-	if len(open) != 1 || open[0].Failures != 3 || open[0].Kind != store.IssueJWKS {
-		t.Fatalf("open issues %+v; want one jwks issue counting 3 failed checks", open)
+	if len(open) != 1 || open[0].Failures != 3 || open[0].Kind != store.IssueKeyRotation {
+		t.Fatalf("open issues %+v; want one key rotation issue counting 3 failed checks", open)
 	}
-	if err := r.alerts.SetCondition(t.Context(), observe.Condition{Key: observe.ConditionJWKS, Kind: store.IssueJWKS}); err != nil {
+	// Another replica (reading the same keys) finds the check passing.
+	other := r.replica()
+	if err := other.alerts.SetCondition(t.Context(), observe.Condition{Key: observe.ConditionKeyRotation, Kind: store.IssueKeyRotation}); err != nil {
 		t.Fatal(err)
 	}
 	if len(r.issues("open")) != 0 || len(r.issues("resolved")) != 1 {
@@ -349,13 +508,13 @@ func TestSigningKeyCondition(t *testing.T) {
 
 func TestJWKSCondition(t *testing.T) {
 	jwks := []byte(`{"keys":[{"kty":"EC","crv":"P-256","kid":"kid-a","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","use":"sig","alg":"ES256"}]}`)
-	if c := observe.JWKSCondition(jwks, "kid-a"); c.Failing {
-		t.Fatalf("the published kid fails the check: %s", c.Summary)
+	if c := observe.JWKSCondition(jwks, "kid-a", "r1"); c.Failing || c.Key != "jwks_self_check:r1" {
+		t.Fatalf("the published kid: %+v; want a passing check keyed by the replica", c)
 	}
-	if c := observe.JWKSCondition(jwks, "kid-b"); !c.Failing || c.Error != "kid_not_found" {
+	if c := observe.JWKSCondition(jwks, "kid-b", "r1"); !c.Failing || c.Error != "kid_not_found" {
 		t.Fatalf("a missing kid: %+v; want kid_not_found", c)
 	}
-	if c := observe.JWKSCondition([]byte("<html>"), "kid-a"); !c.Failing || c.Error != "jwks_invalid" {
+	if c := observe.JWKSCondition([]byte("<html>"), "kid-a", "r1"); !c.Failing || c.Error != "jwks_invalid" {
 		t.Fatalf("a JWKS that does not parse: %+v; want jwks_invalid", c)
 	}
 }

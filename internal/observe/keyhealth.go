@@ -9,7 +9,9 @@ import (
 	"github.com/fdxd/fdxd/internal/store"
 )
 
-// Condition keys of the health checks.
+// Condition keys of the health checks. The JWKS self-check judges one
+// replica's own view (the JWKS it serves from its own key cache), so its
+// key names the replica: "jwks_self_check:<replica>".
 const (
 	ConditionKeyRotation = "key_rotation"
 	ConditionJWKS        = "jwks_self_check"
@@ -52,16 +54,17 @@ func SigningKeyCondition(list []keys.KeyInfo, now time.Time) Condition {
 }
 
 // JWKSCondition runs the JWKS self-check (keys.VerifyOwnJWKS) on the JWKS
-// as the server serves it: the active kid must be published, and nothing
-// private.
-func JWKSCondition(body []byte, activeKID string) Condition {
-	c := Condition{Key: ConditionJWKS, Kind: store.IssueJWKS}
+// as replica serves it: the active kid must be published, and nothing
+// private. The condition is the replica's own: only it resolves the issue
+// (see AlertConfig.ReplicaStaleAfter for a replica that stopped).
+func JWKSCondition(body []byte, activeKID, replica string) Condition {
+	c := Condition{Key: ConditionJWKS + ":" + replica, Kind: store.IssueJWKS}
 	if err := keys.VerifyOwnJWKS(body, activeKID); err != nil {
 		c.Failing, c.Error = true, "jwks_invalid"
 		if strings.Contains(err.Error(), "kid_not_found") {
 			c.Error = "kid_not_found"
 		}
-		c.Summary = "JWKS self-check failed: " + err.Error()
+		c.Summary = "replica " + replica + ": JWKS self-check failed: " + err.Error()
 	}
 	return c
 }

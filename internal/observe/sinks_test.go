@@ -3,10 +3,13 @@ package observe_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,27 +83,60 @@ func TestIsFailure(t *testing.T) {
 	}
 }
 
+func newTraffic(t *testing.T, st store.TrafficStore, clk *clock, cfg observe.TrafficConfig) *observe.Traffic {
+	t.Helper()
+	cfg.Store, cfg.Now = st, clk.Now
+	tr, err := observe.NewTraffic(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// TestTrafficSeriesAndPercentiles: two replicas count into one store; the
+// series either of them reads holds the traffic of both.
 func TestTrafficSeriesAndPercentiles(t *testing.T) {
-	tr := observe.NewTraffic(time.Minute, time.Hour)
+	st := openStore(t)
 	start := time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)
-	// Minute 0: 100 requests of 1..100 ms, 10 failing. Minute 2: 10 of 50 ms.
+	clk := &clock{t: start}
+	a := newTraffic(t, st, clk, observe.TrafficConfig{Resolution: time.Minute, Span: time.Hour})
+	b := newTraffic(t, st, clk, observe.TrafficConfig{Resolution: time.Minute, Span: time.Hour})
+	// Minute 0: 100 requests of 1..100 ms, 10 failing, half on each
+	// replica. Minute 2: 10 of 50 ms.
 	for i := 1; i <= 100; i++ {
 		r := &observe.Record{Time: start.Add(time.Duration(i) * 100 * time.Millisecond), Route: "token",
 			Duration: time.Duration(i) * time.Millisecond, Status: 200}
 		if i%10 == 0 {
 			r.Status, r.Error = 400, "invalid_grant"
 		}
-		tr.Sink(r)
+		[]*observe.Traffic{a, b}[i%2].Sink(r)
 	}
 	for range 10 {
-		tr.Sink(&observe.Record{Time: start.Add(2*time.Minute + time.Second), Route: "jwks", Duration: 50 * time.Millisecond, Status: 200})
+		b.Sink(&observe.Record{Time: start.Add(2*time.Minute + time.Second), Route: "jwks", Duration: 50 * time.Millisecond, Status: 200})
 	}
-	series := tr.Series(start, start.Add(3*time.Minute), time.Minute)
-	if len(series) != 2 || series[0].Route != "jwks" || series[1].Route != "token" {
-		t.Fatalf("routes = %+v; want jwks and token", series)
+	series := func(tr *observe.Traffic, since, until time.Time) []observe.RouteTraffic {
+		t.Helper()
+		s, err := tr.Series(t.Context(), since, until, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
-	tok := series[1]
-	if len(tok.Points) != 3 || tok.Points[0].Requests != 100 || tok.Points[0].Failures != 10 || tok.Points[1].Requests != 0 {
+	if got := series(a, start, start.Add(3*time.Minute)); len(got) != 0 {
+		t.Fatalf("series before any flush = %+v; want none (counts wait in memory until a flush)", got)
+	}
+	for _, tr := range []*observe.Traffic{a, b} {
+		if err := tr.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := series(a, start, start.Add(3*time.Minute))
+	if len(got) != 2 || got[0].Route != "jwks" || got[1].Route != "token" {
+		t.Fatalf("routes = %+v; want jwks and token", got)
+	}
+	tok := got[1]
+	if len(tok.Points) != 3 || tok.Points[0].Requests != 100 || tok.Points[0].Failures != 10 || tok.Points[1].Requests != 0 ||
+		!tok.Points[2].Start.Equal(start.Add(2*time.Minute)) {
 		t.Fatalf("token points = %+v", tok.Points)
 	}
 	if r := tok.Total.ErrorRate(); r != 0.1 {
@@ -115,19 +151,142 @@ func TestTrafficSeriesAndPercentiles(t *testing.T) {
 	near("p50", tok.Total.P50, 50*time.Millisecond, 10*time.Millisecond)
 	near("p95", tok.Total.P95, 95*time.Millisecond, 10*time.Millisecond)
 	near("p99", tok.Total.P99, 99*time.Millisecond, 10*time.Millisecond)
-	near("jwks p50", series[0].Points[2].P50, 50*time.Millisecond, 10*time.Millisecond)
+	near("jwks p50", got[0].Points[2].P50, 50*time.Millisecond, 10*time.Millisecond)
 
-	// An hour later the ring has come round: minute 0's slot now holds
-	// minute 60, and a late record for minute 0 is not counted.
-	tr.Sink(&observe.Record{Time: start.Add(time.Hour), Route: "token", Duration: time.Millisecond, Status: 200})
-	tr.Sink(&observe.Record{Time: start.Add(time.Second), Route: "token", Duration: time.Millisecond, Status: 200})
-	for _, s := range tr.Series(start, start.Add(time.Minute), time.Minute) {
+	// Wider steps add buckets up; b reads what a flushed.
+	wide, err := b.Series(t.Context(), start, start.Add(4*time.Minute), 2*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wide) != 2 || len(wide[1].Points) != 2 || wide[1].Points[0].Requests != 100 || wide[0].Points[1].Requests != 10 {
+		t.Fatalf("two-minute steps = %+v", wide)
+	}
+
+	// Retention: an hour and a minute later, minute 0 is gone.
+	clk.Advance(time.Hour + 2*time.Minute)
+	if err := a.Prune(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range series(a, start, start.Add(3*time.Minute)) {
 		if s.Route == "token" {
-			t.Fatalf("minute 0 after the ring came round: %+v; want no token traffic", s.Total)
+			t.Fatalf("token traffic after retention: %+v", s.Total)
 		}
 	}
-	if s := tr.Series(start.Add(time.Hour), start.Add(61*time.Minute), time.Minute); len(s) != 1 || s[0].Total.Requests != 1 {
-		t.Fatalf("minute 60: %+v; want one token request", s)
+}
+
+// failingStore refuses AddTraffic while down is set.
+type failingStore struct {
+	store.TrafficStore
+	down atomic.Bool
+}
+
+func (s *failingStore) AddTraffic(ctx context.Context, b store.TrafficBatch) error {
+	if s.down.Load() {
+		return fmt.Errorf("add traffic: %w", store.ErrUnavailable)
+	}
+	return s.TrafficStore.AddTraffic(ctx, b)
+}
+
+// TestTrafficKeepsCountsWhileTheStoreFails: flushes that fail keep their
+// counts for the next, within the bound on what waits in memory.
+func TestTrafficKeepsCountsWhileTheStoreFails(t *testing.T) {
+	st := &failingStore{TrafficStore: openStore(t)}
+	start := time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)
+	clk := &clock{t: start}
+	tr := newTraffic(t, st, clk, observe.TrafficConfig{Resolution: time.Minute, MaxPending: 8})
+	st.down.Store(true)
+	for i := range 3 {
+		for range 10 {
+			tr.Sink(&observe.Record{Time: clk.Now(), Route: "token", Status: 503, Error: "temporarily_unavailable",
+				Duration: time.Millisecond})
+		}
+		if err := tr.Flush(t.Context()); !errors.Is(err, store.ErrUnavailable) {
+			t.Fatalf("flush %d while the store is down: %v; want ErrUnavailable", i, err)
+		}
+		clk.Advance(10 * time.Second)
+	}
+	// Each 10-second slot is one more alert counter: 3 alert and 1 chart
+	// counters so far. Requests that need more than 8 are dropped.
+	for i := range 6 {
+		tr.Sink(&observe.Record{Time: clk.Now().Add(time.Duration(i) * 10 * time.Second), Route: "userinfo", Status: 200,
+			Duration: time.Millisecond})
+	}
+	if tr.Dropped() == 0 || tr.FlushFailures() != 3 {
+		t.Fatalf("dropped %d, flush failures %d; want some dropped and 3 failures", tr.Dropped(), tr.FlushFailures())
+	}
+	st.down.Store(false)
+	if err := tr.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	series, err := tr.Series(t.Context(), start, start.Add(2*time.Minute), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept int64
+	for _, s := range series {
+		kept += s.Total.Requests
+	}
+	if kept+int64(tr.Dropped()) != 36 || series[0].Route != "token" || series[0].Total.Failures != 30 {
+		t.Fatalf("series %+v with %d dropped; want the 30 failed token requests and 6 others, kept or dropped", series, tr.Dropped())
+	}
+}
+
+// TestTrafficSinksWhileFlushing: requests counted while flushes run are
+// all in the store afterwards.
+func TestTrafficSinksWhileFlushing(t *testing.T) {
+	st := openStore(t)
+	start := time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)
+	clk := &clock{t: start}
+	tr := newTraffic(t, st, clk, observe.TrafficConfig{Resolution: time.Minute, AlertWindow: time.Minute})
+	const senders, each = 8, 500
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	flushed := make(chan error, 1)
+	go func() {
+		var err error
+		for {
+			select {
+			case <-done:
+				flushed <- err
+				return
+			default:
+				err = errors.Join(err, tr.Flush(t.Context()))
+			}
+		}
+	}()
+	for g := range senders {
+		wg.Go(func() {
+			for i := range each {
+				tr.Sink(&observe.Record{Time: start.Add(time.Duration(i) * 10 * time.Millisecond), Route: "token",
+					ClientID: fmt.Sprintf("c%d", g%3), Status: 200, Duration: time.Duration(i) * time.Microsecond})
+			}
+		})
+	}
+	wg.Wait()
+	close(done)
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	series, err := tr.Series(t.Context(), start, start.Add(time.Minute), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(series) != 1 || series[0].Total.Requests != senders*each {
+		t.Fatalf("series %+v; want %d token requests", series, senders*each)
+	}
+	counts, err := st.SumAlertCounts(t.Context(), store.AlertCountQuery{Width: time.Second, Since: start, Until: start.Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var requests int64
+	for _, c := range counts {
+		requests += c.Requests
+	}
+	if requests != senders*each || tr.Dropped() != 0 {
+		t.Fatalf("alert buckets hold %d requests (%d dropped); want %d", requests, tr.Dropped(), senders*each)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,8 +41,8 @@ type ObservabilityConfig struct {
 	// Records sets the record queue, batching and retention; Store, Logger
 	// and Now are filled in.
 	Records observe.RecordWriterConfig
-	// Alerts sets the alert rule; Issues, Logger, Now, KnownClient and
-	// Notify are filled in.
+	// Alerts sets the alert rule; Store, Traffic, Logger, Now and Notify
+	// are filled in.
 	Alerts observe.AlertConfig
 	// Webhook and Email, when set, receive issue notifications.
 	Webhook *notify.WebhookConfig
@@ -49,6 +51,10 @@ type ObservabilityConfig struct {
 	NotifyBackoff []time.Duration
 	// TrafficResolution is the overview charts' slot width (default 1 minute).
 	TrafficResolution time.Duration
+	// ReplicaID names this process among the replicas that share the
+	// database, in the issues of checks that judge its own view (the JWKS
+	// self-check). Default: the host name and the process id.
+	ReplicaID string
 	// HealthCheckInterval paces the signing-key and JWKS self-checks and
 	// the refresh of the known-client list (default 1 minute).
 	HealthCheckInterval time.Duration
@@ -67,6 +73,8 @@ type observability struct {
 	// clients is the set of registered client ids, refreshed in the
 	// background, so that only those get alert windows of their own.
 	clients atomic.Pointer[map[string]bool]
+	// replica is ObservabilityConfig.ReplicaID or its default.
+	replica string
 }
 
 // setupObservability builds metrics, records, alerts, notifications and
@@ -82,6 +90,10 @@ func (s *Server) setupObservability(ctx context.Context) (*slog.Logger, error) {
 	if cfg.HealthCheckInterval <= 0 {
 		o.cfg.HealthCheckInterval = time.Minute
 	}
+	o.replica = cfg.ReplicaID
+	if o.replica == "" {
+		o.replica = defaultReplicaID()
+	}
 	var err error
 	if o.metrics, err = observe.NewMetrics(o.registry); err != nil {
 		return nil, err
@@ -91,7 +103,15 @@ func (s *Server) setupObservability(ctx context.Context) (*slog.Logger, error) {
 		logger = s.cfg.Logger
 	}
 
-	o.traffic = observe.NewTraffic(cfg.TrafficResolution, 24*time.Hour)
+	o.traffic, err = observe.NewTraffic(observe.TrafficConfig{Store: s.cfg.Store, Now: s.cfg.Now, Logger: s.cfg.Logger,
+		Resolution: cfg.TrafficResolution, AlertWindow: cfg.Alerts.Window,
+		KnownClient: func(id string) bool {
+			known := o.clients.Load()
+			return known != nil && (*known)[id]
+		}})
+	if err != nil {
+		return nil, err
+	}
 	if !cfg.DisableRecords && !cfg.DisableRequestSinks {
 		rc := cfg.Records
 		rc.Store, rc.Logger, rc.Now = s.cfg.Store, s.cfg.Logger, s.cfg.Now
@@ -103,15 +123,12 @@ func (s *Server) setupObservability(ctx context.Context) (*slog.Logger, error) {
 		return nil, err
 	}
 	ac := cfg.Alerts
-	ac.Issues, ac.Logger, ac.Now, ac.Notify = s.cfg.Store, s.cfg.Logger, s.cfg.Now, o.notifier.Notify
-	ac.KnownClient = func(id string) bool {
-		known := o.clients.Load()
-		return known != nil && (*known)[id]
+	ac.Store, ac.Traffic, ac.Logger, ac.Now, ac.Notify = s.cfg.Store, o.traffic, s.cfg.Logger, s.cfg.Now, o.notifier.Notify
+	if ac.ReplicaStaleAfter == 0 {
+		// Five missed checks: the replica stopped.
+		ac.ReplicaStaleAfter = 5 * o.cfg.HealthCheckInterval
 	}
 	if o.alerts, err = observe.NewAlerts(ac); err != nil {
-		return nil, err
-	}
-	if err := o.alerts.Load(ctx); err != nil {
 		return nil, err
 	}
 	o.refreshClients(ctx, s)
@@ -130,12 +147,16 @@ func (s *Server) setupObservability(ctx context.Context) (*slog.Logger, error) {
 		{"fdxd_notifications_failed_total", "Issue notifications given up on.", func() float64 { return float64(o.notifier.Failed()) }},
 		{"fdxd_notifications_dropped_total", "Issue events dropped because the notification queue was full.",
 			func() float64 { return float64(o.notifier.Dropped()) }},
+		{"fdxd_traffic_counts_dropped_total", "Requests left out of the shared traffic counts (alert windows, charts) because too many counts waited for the database.",
+			func() float64 { return float64(o.traffic.Dropped()) }},
+		{"fdxd_traffic_flush_failures_total", "Flushes of traffic counts the database refused (the counts are kept for the next).",
+			func() float64 { return float64(o.traffic.FlushFailures()) }},
 	} {
 		if err := o.metrics.AddCounterFunc(f.name, f.help, f.fn); err != nil {
 			return nil, err
 		}
 	}
-	if err := o.metrics.AddGaugeFunc("fdxd_open_issues", "Issues open (as this process knows them).",
+	if err := o.metrics.AddGaugeFunc("fdxd_open_issues", "Issues open at the last evaluation of the alert rule.",
 		func() float64 { return float64(o.alerts.OpenIssues()) }); err != nil {
 		return nil, err
 	}
@@ -154,8 +175,8 @@ func (s *Server) setupObservability(ctx context.Context) (*slog.Logger, error) {
 
 	if !cfg.DisableRequestSinks {
 		s.observer.AddSink(o.metrics.Sink)
+		// One sink counts for the alert windows and the charts alike.
 		s.observer.AddSink(o.traffic.Sink)
-		s.observer.AddSink(o.alerts.Sink)
 	}
 	if o.records != nil {
 		s.observer.AddSink(o.records.Sink)
@@ -196,12 +217,24 @@ func (o *observability) refreshClients(ctx context.Context, s *Server) {
 }
 
 // checkHealth runs the signing-key and JWKS self-checks into the alert
-// rules.
+// rules. The signing-key check judges shared state, so it reads the keys
+// from the database first (every replica then comes to the same verdict,
+// and any of them may resolve the issue); when it cannot, it judges
+// nothing rather than this replica's cached keys. The JWKS self-check
+// judges this replica's own JWKS, under an issue key of its own.
 func (o *observability) checkHealth(ctx context.Context, s *Server) {
-	conds := []observe.Condition{observe.SigningKeyCondition(s.keys.List(), s.cfg.Now())}
+	var conds []observe.Condition
+	if err := s.keys.Reload(ctx); err != nil {
+		if ctx.Err() == nil {
+			s.cfg.Logger.Warn("signing key check skipped: the keys could not be read", "event", "alerts.check_skipped",
+				"check", observe.ConditionKeyRotation, "error", err.Error())
+		}
+	} else {
+		conds = append(conds, observe.SigningKeyCondition(s.keys.List(), s.cfg.Now()))
+	}
 	if kid, _, ok := s.keys.Active(); ok {
 		body, _ := s.keys.JWKS()
-		conds = append(conds, observe.JWKSCondition(body, kid))
+		conds = append(conds, observe.JWKSCondition(body, kid, o.replica))
 	}
 	for _, c := range conds {
 		if err := o.alerts.SetCondition(ctx, c); err != nil && ctx.Err() == nil {
@@ -220,6 +253,23 @@ func (s *Server) Registry() *prometheus.Registry { return s.obs.registry }
 // Alerts is the alert rule engine.
 func (s *Server) Alerts() *observe.Alerts { return s.obs.alerts }
 
+// Traffic counts requests for the alert windows and the charts.
+func (s *Server) Traffic() *observe.Traffic { return s.obs.traffic }
+
+// ReplicaID is the name of this process in the issues of its own checks.
+func (s *Server) ReplicaID() string { return s.obs.replica }
+
+// defaultReplicaID is the host name and the process id: unique among
+// processes, though a restarted process gets a new one (its old JWKS issue
+// is resolved once stale).
+func defaultReplicaID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "fdxd"
+	}
+	return host + "/" + strconv.Itoa(os.Getpid())
+}
+
 // Records is the request-record writer; nil when records are off.
 func (s *Server) Records() *observe.RecordWriter { return s.obs.records }
 
@@ -227,7 +277,8 @@ func (s *Server) Records() *observe.RecordWriter { return s.obs.records }
 func (s *Server) CheckHealth(ctx context.Context) { s.obs.checkHealth(ctx, s) }
 
 // StartObservability starts the background work of observability: the
-// record writer, the alert rules, notifications and the health checks.
+// record writer, the traffic counts, the alert rules, notifications and
+// the health checks.
 // The returned stop ends them and waits, writing the
 // records still queued; Serve calls it after draining requests, so the
 // records of the last requests are kept.
@@ -238,6 +289,7 @@ func (s *Server) StartObservability(ctx context.Context) (stop func()) {
 	if o.records != nil {
 		wg.Go(func() { o.records.Run(bg) })
 	}
+	wg.Go(func() { o.traffic.Run(bg) })
 	wg.Go(func() { o.alerts.Run(bg) })
 	wg.Go(func() { o.notifier.Run(bg) })
 	wg.Go(func() {
