@@ -386,7 +386,8 @@ func manualLogin(m *Manual, authURL string, redirect *url.URL) (*url.URL, error)
 	}
 	u, err := url.Parse(strings.TrimSpace(line))
 	if err != nil {
-		return nil, fmt.Errorf("the pasted text is not a URL: %w", err)
+		// Without the *url.Error's quote of the text: it carries the code.
+		return nil, fmt.Errorf("the pasted text is not a URL: %w", unwrapURLError(err))
 	}
 	if !sameEndpoint(u, redirect) {
 		return nil, fmt.Errorf("the pasted URL %s is not the redirect URI %s", shortURL(u), shortURL(redirect))

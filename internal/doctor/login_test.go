@@ -344,3 +344,22 @@ func FuzzParseHTMLPage(f *testing.F) {
 		cancelLink(page)
 	})
 }
+
+// TestManualLoginBadPasteHidesTheCode: a pasted URL that does not parse is
+// reported without its text, which carries the authorization code.
+func TestManualLoginBadPasteHidesTheCode(t *testing.T) {
+	redirect, _ := url.Parse("https://agg.example/cb")
+	for _, pasted := range []string{
+		"https://agg.example:44x3/cb?code=pasted-code-1234567890&state=s1",
+		"https://agg.example/cb?code=pasted-code-1234567890&state=s1\x7f",
+	} {
+		m := &Manual{Out: io.Discard, In: bufio.NewReader(strings.NewReader(pasted + "\n"))}
+		_, err := manualLogin(m, "https://bank.example/authorize", redirect)
+		if err == nil {
+			t.Fatalf("pasted %q: no error", pasted)
+		}
+		if strings.Contains(err.Error(), "pasted-code-1234567890") {
+			t.Errorf("pasted %q: error %q shows the code", pasted, err)
+		}
+	}
+}
