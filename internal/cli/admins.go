@@ -7,7 +7,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/fdxd/fdxd/internal/password"
 	"github.com/fdxd/fdxd/internal/store"
 )
 
@@ -21,11 +20,11 @@ func runAdmins(ctx context.Context, env Env, args []string) error {
 func adminsAdd(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "admins add")
 	var (
-		db            dbFlags
-		passwordStdin bool
+		db dbFlags
+		pf passwordFlag
 	)
 	db.register(fs)
-	fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input instead of generating one")
+	pf.register(fs)
 	username, err := oneArg(fs, env, args, "admin username")
 	if err != nil {
 		return err
@@ -33,7 +32,7 @@ func adminsAdd(ctx context.Context, env Env, args []string) error {
 	if err := validateUsername(username); err != nil {
 		return UsageError{err}
 	}
-	pw, generated, err := newPassword(env, passwordStdin)
+	pw, err := pf.read(env)
 	if err != nil {
 		return err
 	}
@@ -43,8 +42,7 @@ func adminsAdd(ctx context.Context, env Env, args []string) error {
 	}
 	defer st.Close()
 	now := time.Now().UTC()
-	err = st.CreateAdmin(ctx, store.Admin{Username: username, PasswordHash: password.Hash(pw, password.Default),
-		CreatedAt: now, UpdatedAt: now})
+	err = st.CreateAdmin(ctx, store.Admin{Username: username, PasswordHash: pw.hash(), CreatedAt: now, UpdatedAt: now})
 	if errors.Is(err, store.ErrAlreadyExists) {
 		return fmt.Errorf("an admin named %q already exists (fdxd admins set-password changes the password)", username)
 	}
@@ -52,9 +50,7 @@ func adminsAdd(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "admin     %s\n", username)
-	if generated {
-		fmt.Fprintf(env.Stdout, "password  %s\n          shown once: only its argon2id hash is stored\n", pw)
-	}
+	pw.printGenerated(env.Stdout)
 	return nil
 }
 
@@ -108,40 +104,15 @@ func adminsRemove(ctx context.Context, env Env, args []string) error {
 }
 
 func adminsSetPassword(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet(env, "admins set-password")
-	var (
-		db            dbFlags
-		passwordStdin bool
-	)
-	db.register(fs)
-	fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input instead of generating one")
-	username, err := oneArg(fs, env, args, "admin username")
-	if err != nil {
-		return err
-	}
-	pw, generated, err := newPassword(env, passwordStdin)
-	if err != nil {
-		return err
-	}
-	st, err := db.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	now := time.Now().UTC()
-	err = st.UpdateAdmin(ctx, username, func(a store.Admin) (store.Admin, error) {
-		a.PasswordHash, a.UpdatedAt = password.Hash(pw, password.Default), now
-		return a, nil
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no admin named %q", username)
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "admin     %s\n", username)
-	if generated {
-		fmt.Fprintf(env.Stdout, "password  %s\n          shown once: only its argon2id hash is stored\n", pw)
-	}
-	return nil
+	return setPassword(ctx, env, args, "admins set-password", "admin username", "admin     %s\n",
+		func(ctx context.Context, st store.Store, username, hash string, now time.Time) error {
+			err := st.UpdateAdmin(ctx, username, func(a store.Admin) (store.Admin, error) {
+				a.PasswordHash, a.UpdatedAt = hash, now
+				return a, nil
+			})
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no admin named %q", username)
+			}
+			return err
+		})
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/fdxd/fdxd/internal/oauth"
-	"github.com/fdxd/fdxd/internal/password"
 	"github.com/fdxd/fdxd/internal/secret"
 	"github.com/fdxd/fdxd/internal/store"
 )
@@ -23,17 +22,18 @@ func runUsers(ctx context.Context, env Env, args []string) error {
 func usersAdd(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "users add")
 	var (
-		db                                dbFlags
-		sub, subPrefix, name, email       string
-		passwordStdin, ineligible, vEmail bool
+		db                          dbFlags
+		pf                          passwordFlag
+		sub, subPrefix, name, email string
+		ineligible, vEmail          bool
 	)
 	db.register(fs)
+	pf.register(fs)
 	fs.StringVar(&sub, "sub", "", "the user's subject (sub): a stable external id of at least 7 characters; default: generated")
 	fs.StringVar(&subPrefix, "sub-prefix", "", "prefix for the subject, such as an institution code (\"fi123_\"), so short ids reach 7 characters")
 	fs.StringVar(&name, "name", "", "full name (the profile scope's name claim)")
 	fs.StringVar(&email, "email", "", "email address (the email scope)")
 	fs.BoolVar(&vEmail, "email-verified", false, "the email address is verified")
-	fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input instead of generating one")
 	fs.BoolVar(&ineligible, "ineligible", false, "the user may sign in but not connect accounts (unauthorized_client)")
 	username, err := oneArg(fs, env, args, "username")
 	if err != nil {
@@ -49,7 +49,7 @@ func usersAdd(ctx context.Context, env Env, args []string) error {
 	if err := oauth.ValidateSubject(sub); err != nil {
 		return UsageError{err}
 	}
-	pw, generated, err := newPassword(env, passwordStdin)
+	pw, err := pf.read(env)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func usersAdd(ctx context.Context, env Env, args []string) error {
 	}
 	defer st.Close()
 	now := time.Now().UTC()
-	u := store.User{ID: secret.ID("u_", 10), Subject: sub, Username: username, PasswordHash: password.Hash(pw, password.Default),
+	u := store.User{ID: secret.ID("u_", 10), Subject: sub, Username: username, PasswordHash: pw.hash(),
 		Name: name, Email: email, EmailVerified: vEmail, Ineligible: ineligible, CreatedAt: now, UpdatedAt: now}
 	if err := st.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrAlreadyExists) {
@@ -68,9 +68,7 @@ func usersAdd(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "username  %s\nsub       %s\n", username, sub)
-	if generated {
-		fmt.Fprintf(env.Stdout, "password  %s\n          shown once: only its argon2id hash is stored\n", pw)
-	}
+	pw.printGenerated(env.Stdout)
 	return nil
 }
 
@@ -79,24 +77,6 @@ func validateUsername(u string) error {
 		return fmt.Errorf("username %q must be 1 to 256 characters without control characters or surrounding spaces", u)
 	}
 	return nil
-}
-
-// newPassword reads a password from stdin or generates one.
-func newPassword(env Env, fromStdin bool) (pw string, generated bool, err error) {
-	if !fromStdin {
-		return secret.Token("", 16), true, nil
-	}
-	pw, err = readSecretLine(env.Stdin)
-	if err != nil {
-		return "", false, err
-	}
-	if len(pw) < password.MinLength {
-		return "", false, usagef("a password must be at least %d characters", password.MinLength)
-	}
-	if len(pw) > oauth.MaxPasswordBytes {
-		return "", false, usagef("a password must be at most %d bytes: the sign-in page accepts no longer one", oauth.MaxPasswordBytes)
-	}
-	return pw, false, nil
 }
 
 func usersList(ctx context.Context, env Env, args []string) error {
@@ -186,43 +166,18 @@ func usersDisable(ctx context.Context, env Env, args []string) error {
 }
 
 func usersSetPassword(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet(env, "users set-password")
-	var (
-		db            dbFlags
-		passwordStdin bool
-	)
-	db.register(fs)
-	fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input instead of generating one")
-	username, err := oneArg(fs, env, args, "username")
-	if err != nil {
-		return err
-	}
-	pw, generated, err := newPassword(env, passwordStdin)
-	if err != nil {
-		return err
-	}
-	st, err := db.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	u, err := st.GetUserByUsername(ctx, username)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no user %q", username)
-	}
-	if err != nil {
-		return err
-	}
-	hash := password.Hash(pw, password.Default)
-	if err := st.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
-		u.PasswordHash, u.UpdatedAt = hash, time.Now().UTC()
-		return u, nil
-	}); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "password set for %s\n", username)
-	if generated {
-		fmt.Fprintf(env.Stdout, "password  %s\n          shown once: only its argon2id hash is stored\n", pw)
-	}
-	return nil
+	return setPassword(ctx, env, args, "users set-password", "username", "password set for %s\n",
+		func(ctx context.Context, st store.Store, username, hash string, now time.Time) error {
+			u, err := st.GetUserByUsername(ctx, username)
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no user %q", username)
+			}
+			if err != nil {
+				return err
+			}
+			return st.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
+				u.PasswordHash, u.UpdatedAt = hash, now
+				return u, nil
+			})
+		})
 }
