@@ -110,8 +110,10 @@ type clusterOptions struct {
 	// default to a fresh database.
 	dbURL, directURL string
 	replicas         int
-	// args are extra `fdxd serve` flags for every replica.
+	// args are extra `fdxd serve` flags for every replica, env extra
+	// environment variables (NAME=value).
 	args []string
+	env  []string
 }
 
 // cluster is several replicas on one database behind one load balancer,
@@ -119,6 +121,7 @@ type clusterOptions struct {
 type cluster struct {
 	t        *testing.T
 	kek      string
+	extraEnv []string
 	dbURL    string
 	lb       *loadBalancer
 	replicas []*replica
@@ -142,7 +145,7 @@ func startCluster(t *testing.T, opts clusterOptions) *cluster {
 	if opts.dbURL == "" {
 		opts.dbURL = opts.directURL
 	}
-	c := &cluster{t: t, kek: hex.EncodeToString(secret.NewKey()), dbURL: opts.dbURL}
+	c := &cluster{t: t, kek: hex.EncodeToString(secret.NewKey()), dbURL: opts.dbURL, extraEnv: opts.env}
 	c.lb = startLoadBalancer(t)
 	c.replicas = make([]*replica, opts.replicas)
 	var wg sync.WaitGroup
@@ -277,7 +280,7 @@ func (c *cluster) stopReplica(r *replica) {
 
 // env is the replicas' environment: the test's own without any FDXD_
 // variable (a developer's settings must not leak in), plus the shared
-// key-encryption key.
+// key-encryption key and the cluster's extra variables.
 func (c *cluster) env() []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -285,6 +288,7 @@ func (c *cluster) env() []string {
 			env = append(env, kv)
 		}
 	}
+	env = append(env, c.extraEnv...)
 	return append(env, "FDXD_KEY_ENCRYPTION_KEY="+c.kek)
 }
 
