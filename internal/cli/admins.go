@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/fdxd/fdxd/internal/store"
@@ -55,16 +54,7 @@ func adminsAdd(ctx context.Context, env Env, args []string) error {
 }
 
 func adminsList(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet(env, "admins list")
-	var db dbFlags
-	db.register(fs)
-	if err := parseFlags(fs, env, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected arguments")
-	}
-	st, err := db.open(ctx)
+	st, err := openList(ctx, env, "admins list", args, nil)
 	if err != nil {
 		return err
 	}
@@ -73,8 +63,7 @@ func adminsList(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USERNAME\tCREATED\tPASSWORD CHANGED")
+	tw := newTable(env.Stdout, "USERNAME\tCREATED\tPASSWORD CHANGED")
 	for _, a := range admins {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Username, a.CreatedAt.Format(time.RFC3339), a.UpdatedAt.Format(time.RFC3339))
 	}
@@ -82,22 +71,13 @@ func adminsList(ctx context.Context, env Env, args []string) error {
 }
 
 func adminsRemove(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet(env, "admins remove")
-	var db dbFlags
-	db.register(fs)
-	username, err := oneArg(fs, env, args, "admin username")
-	if err != nil {
-		return err
-	}
-	st, err := db.open(ctx)
+	st, username, err := openOne(ctx, env, "admins remove", "admin username", args)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.DeleteAdmin(ctx, username); errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no admin named %q", username)
-	} else if err != nil {
-		return err
+	if err := st.DeleteAdmin(ctx, username); err != nil {
+		return notFound(err, "no admin named %q", username)
 	}
 	fmt.Fprintf(env.Stdout, "admin %s removed, with their sessions\n", username)
 	return nil
@@ -110,9 +90,6 @@ func adminsSetPassword(ctx context.Context, env Env, args []string) error {
 				a.PasswordHash, a.UpdatedAt = hash, now
 				return a, nil
 			})
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("no admin named %q", username)
-			}
-			return err
+			return notFound(err, "no admin named %q", username)
 		})
 }

@@ -224,17 +224,8 @@ func validateRedirectURI(raw string) error {
 }
 
 func clientsList(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet(env, "clients list")
-	var (
-		db     dbFlags
-		asJSON bool
-	)
-	db.register(fs)
-	fs.BoolVar(&asJSON, "json", false, "print JSON")
-	if err := noArgs(fs, env, args); err != nil {
-		return err
-	}
-	st, err := db.open(ctx)
+	var asJSON bool
+	st, err := openList(ctx, env, "clients list", args, &asJSON)
 	if err != nil {
 		return err
 	}
@@ -250,8 +241,7 @@ func clientsList(ctx context.Context, env Env, args []string) error {
 		}
 		return printJSON(env, out)
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLIENT_ID\tNAME\tTYPE\tREDIRECT_URIS")
+	tw := newTable(env.Stdout, "CLIENT_ID\tNAME\tTYPE\tREDIRECT_URIS")
 	for _, c := range clients {
 		kind := "confidential"
 		if c.Public {
@@ -294,6 +284,13 @@ func viewClient(c store.Client) clientView {
 	return v
 }
 
+// newTable starts a table on w with its header row; Flush ends it.
+func newTable(w io.Writer, header string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	return tw
+}
+
 func printJSON(env Env, v any) error {
 	enc := json.NewEncoder(env.Stdout)
 	enc.SetIndent("", "  ")
@@ -325,46 +322,26 @@ func oneArg(fs *flag.FlagSet, env Env, args []string, what string) (string, erro
 }
 
 func clientsShow(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet(env, "clients show")
-	var db dbFlags
-	db.register(fs)
-	id, err := oneArg(fs, env, args, "client id")
-	if err != nil {
-		return err
-	}
-	st, err := db.open(ctx)
+	st, id, err := openOne(ctx, env, "clients show", "client id", args)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	c, err := st.GetClient(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no client %q", id)
-	}
 	if err != nil {
-		return err
+		return notFound(err, "no client %q", id)
 	}
 	return printJSON(env, viewClient(c))
 }
 
 func clientsRemove(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet(env, "clients remove")
-	var db dbFlags
-	db.register(fs)
-	id, err := oneArg(fs, env, args, "client id")
-	if err != nil {
-		return err
-	}
-	st, err := db.open(ctx)
+	st, id, err := openOne(ctx, env, "clients remove", "client id", args)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	if err := st.DeleteClient(ctx, id); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no client %q", id)
-		}
-		return err
+		return notFound(err, "no client %q", id)
 	}
 	fmt.Fprintf(env.Stdout, "removed client %s with its grants and tokens\n", id)
 	return nil
@@ -408,11 +385,8 @@ func clientsRotateSecret(ctx context.Context, env Env, args []string) error {
 		c.SecretHash, c.UpdatedAt = secret.Hash(sec), now
 		return c, nil
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no client %q", id)
-	}
 	if err != nil {
-		return err
+		return notFound(err, "no client %q", id)
 	}
 	if !secretStdin {
 		fmt.Fprintf(env.Stdout, "client_secret  %s\n               shown once: only its SHA-256 is stored\n", sec)

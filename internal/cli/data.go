@@ -104,11 +104,8 @@ func dataGenerate(ctx context.Context, env Env, args []string) error {
 	}
 	defer st.Close()
 	u, err := st.GetUserByUsername(ctx, username)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no user %q: create it first with fdxd users add %s", username, username)
-	}
 	if err != nil {
-		return err
+		return notFound(err, "no user %q: create it first with fdxd users add %s", username, username)
 	}
 	now := time.Now().UTC()
 	file, err := gen.Generate(gen.Options{Username: u.Username, HolderName: u.Name, Email: u.Email, Accounts: accounts,

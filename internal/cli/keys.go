@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/fdxd/fdxd/internal/keys"
@@ -51,13 +50,7 @@ func (k *keyCommand) parse(env Env, name string, args []string) error {
 	fs.DurationVar(&k.rotation, "key-rotation-period", keys.DefaultRotationPeriod, "the server's --key-rotation-period")
 	fs.DurationVar(&k.idTokenTTL, "id-token-ttl", oauth.DefaultIDTokenTTL, "the server's --id-token-ttl")
 	fs.BoolVar(&k.asJSON, "json", false, "print JSON")
-	if err := parseFlags(fs, env, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected arguments")
-	}
-	return nil
+	return noArgs(fs, env, args)
 }
 
 func keysList(ctx context.Context, env Env, args []string) error {
@@ -77,8 +70,7 @@ func keysList(ctx context.Context, env Env, args []string) error {
 	if k.asJSON {
 		return printJSON(env, list)
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KID\tALG\tSTATE\tPUBLISHED\tSIGNS FROM\tACTIVATED\tROTATES\tRETIRED\tREMOVED AFTER")
+	tw := newTable(env.Stdout, "KID\tALG\tSTATE\tPUBLISHED\tSIGNS FROM\tACTIVATED\tROTATES\tRETIRED\tREMOVED AFTER")
 	for _, i := range list {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i.ID, i.Algorithm, i.State, day(i.PublishedAt), day(i.SignsFrom),
 			day(i.ActivatedAt), day(i.RotatesAt), day(i.RetiredAt), day(i.RemoveAfter))

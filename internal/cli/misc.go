@@ -48,11 +48,8 @@ func runMigrate(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "migrate")
 	var db dbFlags
 	db.register(fs)
-	if err := parseFlags(fs, env, args); err != nil {
+	if err := noArgs(fs, env, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected arguments")
 	}
 	applied, err := backend.Migrate(ctx, db.location, db.options())
 	if err != nil {
@@ -69,12 +66,8 @@ func runMigrate(ctx context.Context, env Env, args []string) error {
 }
 
 func runVersion(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet(env, "version")
-	if err := parseFlags(fs, env, args); err != nil {
+	if err := noArgs(newFlagSet(env, "version"), env, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected arguments")
 	}
 	version := "(devel)"
 	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {

@@ -86,3 +86,46 @@ func (d *dbFlags) sealer(env Env, create bool) (*secret.Sealer, string, error) {
 	sealer, err := secret.NewSealer(key)
 	return sealer, source, err
 }
+
+// openOne parses the flags of a command on one named thing (a client id, a
+// username) that has only the database flags, and opens the database; what
+// names the argument in usage errors. The caller closes the store.
+func openOne(ctx context.Context, env Env, command, what string, args []string) (store.Store, string, error) {
+	fs := newFlagSet(env, command)
+	var db dbFlags
+	db.register(fs)
+	arg, err := oneArg(fs, env, args, what)
+	if err != nil {
+		return nil, "", err
+	}
+	st, err := db.open(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	return st, arg, nil
+}
+
+// openList parses the flags of a list command, which takes no arguments:
+// the database flags and, when asJSON is not nil, --json. It opens the
+// database; the caller closes it.
+func openList(ctx context.Context, env Env, command string, args []string, asJSON *bool) (store.Store, error) {
+	fs := newFlagSet(env, command)
+	var db dbFlags
+	db.register(fs)
+	if asJSON != nil {
+		fs.BoolVar(asJSON, "json", false, "print JSON")
+	}
+	if err := noArgs(fs, env, args); err != nil {
+		return nil, err
+	}
+	return db.open(ctx)
+}
+
+// notFound turns store.ErrNotFound into a message naming what is missing;
+// any other error, nil included, passes unchanged.
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf(format, args...)
+	}
+	return err
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/fdxd/fdxd/internal/oauth"
@@ -80,17 +79,8 @@ func validateUsername(u string) error {
 }
 
 func usersList(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet(env, "users list")
-	var (
-		db     dbFlags
-		asJSON bool
-	)
-	db.register(fs)
-	fs.BoolVar(&asJSON, "json", false, "print JSON")
-	if err := noArgs(fs, env, args); err != nil {
-		return err
-	}
-	st, err := db.open(ctx)
+	var asJSON bool
+	st, err := openList(ctx, env, "users list", args, &asJSON)
 	if err != nil {
 		return err
 	}
@@ -115,8 +105,7 @@ func usersList(ctx context.Context, env Env, args []string) error {
 		}
 		return printJSON(env, out)
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USERNAME\tSUB\tSTATUS\tNAME")
+	tw := newTable(env.Stdout, "USERNAME\tSUB\tSTATUS\tNAME")
 	for _, u := range users {
 		status := "active"
 		switch {
@@ -131,24 +120,14 @@ func usersList(ctx context.Context, env Env, args []string) error {
 }
 
 func usersDisable(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet(env, "users disable")
-	var db dbFlags
-	db.register(fs)
-	username, err := oneArg(fs, env, args, "username")
-	if err != nil {
-		return err
-	}
-	st, err := db.open(ctx)
+	st, username, err := openOne(ctx, env, "users disable", "username", args)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	u, err := st.GetUserByUsername(ctx, username)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no user %q", username)
-	}
 	if err != nil {
-		return err
+		return notFound(err, "no user %q", username)
 	}
 	now := time.Now().UTC()
 	if err := st.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
@@ -169,11 +148,8 @@ func usersSetPassword(ctx context.Context, env Env, args []string) error {
 	return setPassword(ctx, env, args, "users set-password", "username", "password set for %s\n",
 		func(ctx context.Context, st store.Store, username, hash string, now time.Time) error {
 			u, err := st.GetUserByUsername(ctx, username)
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("no user %q", username)
-			}
 			if err != nil {
-				return err
+				return notFound(err, "no user %q", username)
 			}
 			return st.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
 				u.PasswordHash, u.UpdatedAt = hash, now
