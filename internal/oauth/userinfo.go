@@ -130,23 +130,10 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 // while the grant lives on. Unknown tokens are not an error.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	fail := func(e *Error) {
-		s.logError(ctx, "revoke.failed", e)
-		writeJSONError(w, r, e)
-	}
-	p, e := s.clientForm(w, r)
+	fail := s.jsonFailure(w, r, "revoke.failed")
+	client, token, e := s.clientTokenRequest(w, r)
 	if e != nil {
 		fail(e)
-		return
-	}
-	client, e := s.authenticateClient(ctx, r, p)
-	if e != nil {
-		fail(e)
-		return
-	}
-	token := p["token"]
-	if token == "" {
-		fail(invalidRequest("token is missing"))
 		return
 	}
 	now := s.now()
@@ -191,20 +178,39 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// clientForm reads the form of a client-authenticated endpoint.
-func (s *Server) clientForm(w http.ResponseWriter, r *http.Request) (params, *Error) {
+// jsonFailure answers a failed request to a JSON endpoint: logged under
+// event, then written as RFC 6749 §5.2 says.
+func (s *Server) jsonFailure(w http.ResponseWriter, r *http.Request, event string) func(*Error) {
+	return func(e *Error) {
+		s.logError(r.Context(), event, e)
+		writeJSONError(w, r, e)
+	}
+}
+
+// clientTokenRequest reads a request about a token from its client
+// (revocation, RFC 7009 §2.1; introspection, RFC 7662 §2.1): the form, the
+// server's availability, the client's authentication and the token.
+func (s *Server) clientTokenRequest(w http.ResponseWriter, r *http.Request) (store.Client, string, *Error) {
 	raw, e := readForm(w, r)
 	if e != nil {
-		return nil, e
+		return store.Client{}, "", e
 	}
 	p, e := raw.single()
 	if e != nil {
-		return nil, e
+		return store.Client{}, "", e
 	}
 	if e := s.available(r.Context()); e != nil {
-		return nil, e
+		return store.Client{}, "", e
 	}
-	return p, nil
+	client, e := s.authenticateClient(r.Context(), r, p)
+	if e != nil {
+		return store.Client{}, "", e
+	}
+	token := p["token"]
+	if token == "" {
+		return store.Client{}, "", invalidRequest("token is missing")
+	}
+	return client, token, nil
 }
 
 // introspection is RFC 7662 §2.2.
@@ -223,23 +229,10 @@ type introspection struct {
 // else is simply inactive.
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	fail := func(e *Error) {
-		s.logError(ctx, "introspect.failed", e)
-		writeJSONError(w, r, e)
-	}
-	p, e := s.clientForm(w, r)
+	fail := s.jsonFailure(w, r, "introspect.failed")
+	client, token, e := s.clientTokenRequest(w, r)
 	if e != nil {
 		fail(e)
-		return
-	}
-	client, e := s.authenticateClient(ctx, r, p)
-	if e != nil {
-		fail(e)
-		return
-	}
-	token := p["token"]
-	if token == "" {
-		fail(invalidRequest("token is missing"))
 		return
 	}
 	result, e := s.introspect(ctx, client, token)
