@@ -154,9 +154,6 @@ func (a *Alerts) Config() AlertConfig { return a.cfg }
 // since, as this process changed them).
 func (a *Alerts) OpenIssues() int64 { return a.open.Load() }
 
-// Sink counts a finished request (into the Traffic).
-func (a *Alerts) Sink(r *Record) { a.cfg.Traffic.Sink(r) }
-
 type windowKey struct {
 	kind string // "route" or "client"
 	name string

@@ -117,7 +117,7 @@ func (r *alertRig) sendTo(e *engine, n int, route, client string, status int, co
 		if code == "access_denied" {
 			rec.UserDecision = true
 		}
-		e.alerts.Sink(rec)
+		e.traffic.Sink(rec)
 	}
 }
 
