@@ -50,9 +50,36 @@ func openForData(account store.Account) *apiError {
 	return nil
 }
 
+// dataAccount loads an account whose data (contact, transactions,
+// statements) the token may read.
+func (a *API) dataAccount(r *http.Request, acc oauth.Access) (store.Account, *apiError) {
+	account, e := a.loadAccount(r, acc)
+	if e != nil {
+		return account, e
+	}
+	return account, openForData(account)
+}
+
+// accountPage loads the account of a list request with load and reads the
+// page asked for, its cursor bound to this user and account.
+func (a *API) accountPage(r *http.Request, acc oauth.Access, kind listKind,
+	load func(*API, *http.Request, oauth.Access) (store.Account, *apiError)) (store.Account, pageRequest, *apiError) {
+	account, e := load(a, r, acc)
+	if e != nil {
+		return account, pageRequest{}, e
+	}
+	p, e := a.readPage(r, kind, scopeOf(acc.UserID, account.ID))
+	return account, p, e
+}
+
+// trimPage cuts a list read with one row more than the page's limit down to
+// the page, and reports whether that extra row showed another page.
+func trimPage[T any](list []T, limit int) ([]T, bool) {
+	return list[:min(len(list), limit)], len(list) > limit
+}
+
 func (a *API) accounts(w http.ResponseWriter, r *http.Request, acc oauth.Access) {
-	scope := scopeOf(acc.UserID, "")
-	p, e := a.readPage(r, listAccounts, scope)
+	p, e := a.readPage(r, listAccounts, scopeOf(acc.UserID, ""))
 	if e != nil {
 		writeError(w, r, e)
 		return
@@ -70,8 +97,7 @@ func (a *API) accounts(w http.ResponseWriter, r *http.Request, acc oauth.Access)
 		writeError(w, r, errNoData("no accounts are available to this token"))
 		return
 	}
-	more := len(list) > p.limit
-	list = list[:min(len(list), p.limit)]
+	list, more := trimPage(list, p.limit)
 	out := model.Accounts{Accounts: make([]model.AccountDescriptor, len(list))}
 	for i, s := range list {
 		out.Accounts[i] = model.AccountDescriptor{
@@ -81,7 +107,7 @@ func (a *API) accounts(w http.ResponseWriter, r *http.Request, acc oauth.Access)
 		}
 	}
 	last := list[len(list)-1]
-	out.Page = a.nextPage(cursor{kind: listAccounts, scope: scope, at: last.CreatedAt.UnixMicro(), id: last.ID}, more)
+	out.Page = a.nextPage(cursor{kind: listAccounts, scope: p.scope, at: last.CreatedAt.UnixMicro(), id: last.ID}, more)
 	writeJSON(w, r, out)
 }
 
@@ -100,10 +126,7 @@ func (a *API) account(w http.ResponseWriter, r *http.Request, acc oauth.Access) 
 }
 
 func (a *API) contact(w http.ResponseWriter, r *http.Request, acc oauth.Access) {
-	account, e := a.loadAccount(r, acc)
-	if e == nil {
-		e = openForData(account)
-	}
+	account, e := a.dataAccount(r, acc)
 	if e == nil && len(account.Contact) == 0 {
 		e = errNoData("no contact information for this account")
 	}
@@ -115,16 +138,7 @@ func (a *API) contact(w http.ResponseWriter, r *http.Request, acc oauth.Access) 
 }
 
 func (a *API) transactions(w http.ResponseWriter, r *http.Request, acc oauth.Access) {
-	account, e := a.loadAccount(r, acc)
-	if e == nil {
-		e = openForData(account)
-	}
-	if e != nil {
-		writeError(w, r, e)
-		return
-	}
-	scope := scopeOf(acc.UserID, account.ID)
-	p, e := a.readPage(r, listTransactions, scope)
+	account, p, e := a.accountPage(r, acc, listTransactions, (*API).dataAccount)
 	if e != nil {
 		writeError(w, r, e)
 		return
@@ -144,31 +158,21 @@ func (a *API) transactions(w http.ResponseWriter, r *http.Request, acc oauth.Acc
 		writeError(w, r, a.storeError(r.Context(), err))
 		return
 	}
-	more := len(list) > p.limit
-	list = list[:min(len(list), p.limit)]
+	list, more := trimPage(list, p.limit)
 	out := model.Transactions{Transactions: make([]model.RawJSON, len(list))}
 	for i, t := range list {
 		out.Transactions[i] = t.Body
 	}
 	if more {
 		last := list[len(list)-1]
-		out.Page = a.nextPage(cursor{kind: listTransactions, scope: scope, from: dayNumber(win.from), to: dayNumber(win.to),
+		out.Page = a.nextPage(cursor{kind: listTransactions, scope: p.scope, from: dayNumber(win.from), to: dayNumber(win.to),
 			at: last.At.UnixMicro(), id: last.ID}, true)
 	}
 	writeJSON(w, r, out)
 }
 
 func (a *API) statements(w http.ResponseWriter, r *http.Request, acc oauth.Access) {
-	account, e := a.loadAccount(r, acc)
-	if e == nil {
-		e = openForData(account)
-	}
-	if e != nil {
-		writeError(w, r, e)
-		return
-	}
-	scope := scopeOf(acc.UserID, account.ID)
-	p, e := a.readPage(r, listStatements, scope)
+	account, p, e := a.accountPage(r, acc, listStatements, (*API).dataAccount)
 	if e != nil {
 		writeError(w, r, e)
 		return
@@ -188,8 +192,7 @@ func (a *API) statements(w http.ResponseWriter, r *http.Request, acc oauth.Acces
 		writeError(w, r, a.storeError(r.Context(), err))
 		return
 	}
-	more := len(list) > p.limit
-	list = list[:min(len(list), p.limit)]
+	list, more := trimPage(list, p.limit)
 	out := model.Statements{Statements: make([]model.Statement, len(list))}
 	for i, s := range list {
 		date, err := model.ParseDate(s.Date)
@@ -206,7 +209,7 @@ func (a *API) statements(w http.ResponseWriter, r *http.Request, acc oauth.Acces
 	if more {
 		last := list[len(list)-1]
 		d, _ := model.ParseDate(last.Date)
-		out.Page = a.nextPage(cursor{kind: listStatements, scope: scope, from: dayNumber(win.from), to: dayNumber(win.to),
+		out.Page = a.nextPage(cursor{kind: listStatements, scope: p.scope, from: dayNumber(win.from), to: dayNumber(win.to),
 			at: dayNumber(d), id: last.ID}, true)
 	}
 	writeJSON(w, r, out)
@@ -219,10 +222,7 @@ func (a *API) historyDays() int {
 }
 
 func (a *API) statementPDF(w http.ResponseWriter, r *http.Request, acc oauth.Access) {
-	account, e := a.loadAccount(r, acc)
-	if e == nil {
-		e = openForData(account)
-	}
+	account, e := a.dataAccount(r, acc)
 	if e != nil {
 		writeError(w, r, e)
 		return
@@ -252,13 +252,7 @@ func (a *API) statementPDF(w http.ResponseWriter, r *http.Request, acc oauth.Acc
 }
 
 func (a *API) paymentNetworks(w http.ResponseWriter, r *http.Request, acc oauth.Access) {
-	account, e := a.networksAccount(r, acc)
-	if e != nil {
-		writeError(w, r, e)
-		return
-	}
-	scope := scopeOf(acc.UserID, account.ID)
-	p, e := a.readPage(r, listPaymentNetworks, scope)
+	account, p, e := a.accountPage(r, acc, listPaymentNetworks, (*API).networksAccount)
 	if e != nil {
 		writeError(w, r, e)
 		return
@@ -276,8 +270,7 @@ func (a *API) paymentNetworks(w http.ResponseWriter, r *http.Request, acc oauth.
 		writeError(w, r, errNoData("no payment networks for this account"))
 		return
 	}
-	more := len(list) > p.limit
-	list = list[:min(len(list), p.limit)]
+	list, more := trimPage(list, p.limit)
 	out := model.AccountPaymentNetworkList{PaymentNetworks: make([]model.PaymentNetwork, len(list))}
 	for i, n := range list {
 		if err := model.Unmarshal(n.Body, &out.PaymentNetworks[i]); err != nil {
@@ -286,7 +279,7 @@ func (a *API) paymentNetworks(w http.ResponseWriter, r *http.Request, acc oauth.
 		}
 	}
 	last := list[len(list)-1]
-	out.Page = a.nextPage(cursor{kind: listPaymentNetworks, scope: scope, at: int64(last.Position)}, more)
+	out.Page = a.nextPage(cursor{kind: listPaymentNetworks, scope: p.scope, at: int64(last.Position)}, more)
 	writeJSON(w, r, out)
 }
 

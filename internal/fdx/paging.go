@@ -106,16 +106,18 @@ func decodeCursor(s string, key []byte, kind listKind, scope [8]byte) (cursor, e
 	return c, nil
 }
 
-// pageRequest is what the paging parameters of a request say.
+// pageRequest is what the paging parameters of a request say, and the
+// scope a next page's cursor is bound to.
 type pageRequest struct {
 	limit  int
 	cursor *cursor
+	scope  [8]byte
 }
 
 // readPage parses limit and offset/pageKey.
 func (a *API) readPage(r *http.Request, kind listKind, scope [8]byte) (pageRequest, *apiError) {
 	q := r.URL.Query()
-	p := pageRequest{limit: a.cfg.DefaultLimit}
+	p := pageRequest{limit: a.cfg.DefaultLimit, scope: scope}
 	if vs, ok := q["limit"]; ok {
 		if len(vs) != 1 {
 			return p, errInvalidInput("limit given more than once")
