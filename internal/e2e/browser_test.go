@@ -1,13 +1,10 @@
 package e2e
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -15,58 +12,14 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2"
 
+	"github.com/fdxd/fdxd/internal/browsertest"
 	"github.com/fdxd/fdxd/internal/secret"
 	"github.com/fdxd/fdxd/internal/server/servertest"
 	"github.com/fdxd/fdxd/internal/store"
 )
 
-// browserNames are the executables tried, in order.
-var browserNames = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
-
-// findBrowser returns the browser to drive, or skips the test with a clear
-// message; with FDXD_REQUIRE_BROWSER=1 (CI) a missing browser fails it.
-func findBrowser(t *testing.T) string {
-	t.Helper()
-	for _, name := range browserNames {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	const msg = "no chromium found on PATH (looked for chromium, chromium-browser, google-chrome, google-chrome-stable): " +
-		"the real-browser sign-in test needs Debian's chromium (apt-get install chromium)"
-	if os.Getenv("FDXD_REQUIRE_BROWSER") == "1" {
-		t.Fatal(msg + "; FDXD_REQUIRE_BROWSER=1 makes this a failure")
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// newBrowser starts a headless chromium with a fresh profile; it stops with
-// the test.
-func newBrowser(t *testing.T, path string) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	// The first run starts the browser, which lives as long as that run's
-	// context: it gets no timeout; the steps after it do.
-	if err := chromedp.Do(browserCtx); err != nil {
-		cancelBrowser()
-		cancelAlloc()
-		t.Fatalf("start %s: %v", path, err)
-	}
-	ctx, cancelTimeout := context.WithTimeout(browserCtx, 90*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancelBrowser(); cancelAlloc() })
-	return ctx
-}
+// browserPurpose names these tests when chromium is missing.
+const browserPurpose = "the real-browser sign-in test"
 
 // callbackServer is the aggregator's redirect target: a tiny page on a free
 // loopback port that records the query the browser brought.
@@ -123,23 +76,14 @@ func setup(t *testing.T) (*servertest.Server, *callbackServer, *oauth2.Config) {
 	return s, cb, conf
 }
 
-// describe tells where the browser is, for failure messages.
-func describe(ctx context.Context) string {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	loc, _ := chromedp.Run(ctx, chromedp.Location())
-	text, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-	return "at " + loc + ":\n" + text
-}
-
 // TestBrowserSignIn: chromium opens the authorize URL, the user types their
 // username and password on the real login page and clicks Sign in; the
 // browser lands on the redirect URI with a code and the unchanged state,
 // and x/oauth2 exchanges that code for tokens.
 func TestBrowserSignIn(t *testing.T) {
-	path := findBrowser(t)
+	path := browsertest.Find(t, browserPurpose)
 	s, cb, conf := setup(t)
-	ctx := newBrowser(t, path)
+	ctx := browsertest.Start(t, path, 90*time.Second)
 
 	state := "browser-state-" + secret.ID("", 8) + "/+?&="
 	verifier := oauth2.GenerateVerifier()
@@ -150,7 +94,7 @@ func TestBrowserSignIn(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("username")),
 	)
 	if err != nil {
-		t.Fatalf("open the authorize URL: %v\nbrowser %s", err, describe(ctx))
+		t.Fatalf("open the authorize URL: %v\nbrowser %s", err, browsertest.Where(ctx))
 	}
 	if title, err := chromedp.Run(ctx, chromedp.Title()); err != nil || !strings.Contains(title, "Sign in") {
 		t.Errorf("login page title %q, %v", title, err)
@@ -162,7 +106,7 @@ func TestBrowserSignIn(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("received")),
 	)
 	if err != nil {
-		t.Fatalf("sign-in in the browser: %v\nbrowser %s", err, describe(ctx))
+		t.Fatalf("sign-in in the browser: %v\nbrowser %s", err, browsertest.Where(ctx))
 	}
 	q := cb.wait(t)
 	if q.Get("code") == "" || q.Get("error") != "" {
@@ -198,9 +142,9 @@ func TestBrowserSignIn(t *testing.T) {
 // TestBrowserCancel: clicking Cancel on the login page sends the browser
 // back with error=access_denied and the state.
 func TestBrowserCancel(t *testing.T) {
-	path := findBrowser(t)
+	path := browsertest.Find(t, browserPurpose)
 	s, cb, conf := setup(t)
-	ctx := newBrowser(t, path)
+	ctx := browsertest.Start(t, path, 90*time.Second)
 
 	state := "cancel-state-" + secret.ID("", 8)
 	err := chromedp.Do(ctx,
@@ -210,7 +154,7 @@ func TestBrowserCancel(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("received")),
 	)
 	if err != nil {
-		t.Fatalf("cancel in the browser: %v\nbrowser %s", err, describe(ctx))
+		t.Fatalf("cancel in the browser: %v\nbrowser %s", err, browsertest.Where(ctx))
 	}
 	q := cb.wait(t)
 	if q.Get("error") != "access_denied" || q.Get("state") != state || q.Get("code") != "" || q.Get("iss") != s.Issuer {
