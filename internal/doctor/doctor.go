@@ -120,6 +120,15 @@ type run struct {
 	accessTokens []string // every access token issued, for the api stage's probes
 }
 
+// newRun starts the state of a run, or of the watcher's token source. The
+// configured credentials are registered with the redactor before anything
+// is sent, so a provider that echoes them back cannot put them in a report.
+func newRun(cfg Config, now func() time.Time, client *httpClient) *run {
+	r := &run{cfg: cfg, now: now, rec: &recorder{}, client: client}
+	r.rec.secret(cfg.ClientSecret, cfg.Password)
+	return r
+}
+
 type stateSeen struct {
 	flow      string
 	sent, got string
@@ -145,8 +154,7 @@ func Run(ctx context.Context, cfg Config) *Report {
 	policy := transportPolicy{insecureLoopback: cfg.InsecureLoopback, rootCAs: cfg.RootCAs, now: now}
 	transport := policy.newTransport()
 	defer transport.CloseIdleConnections()
-	r := &run{cfg: cfg, now: now, rec: &recorder{}, client: newHTTPClient(policy, transport, nil)}
-	r.rec.secret(cfg.ClientSecret, cfg.Password)
+	r := newRun(cfg, now, newHTTPClient(policy, transport, nil))
 	started := now()
 	elapsed := time.Now() // the run's duration is measured, not read from the injected clock
 	target := cfg.Issuer

@@ -24,7 +24,7 @@ func IDTokenSource(ctx context.Context, cfg Config) (source func(context.Context
 	}
 	policy := transportPolicy{insecureLoopback: cfg.InsecureLoopback, rootCAs: cfg.RootCAs, now: now}
 	transport := policy.newTransport()
-	r := &run{cfg: cfg, now: now, rec: &recorder{}, client: newHTTPClient(policy, transport, nil)}
+	r := newRun(cfg, now, newHTTPClient(policy, transport, nil))
 	r.ep = endpoints{cfg.AuthorizationEndpoint, cfg.TokenEndpoint, cfg.UserinfoEndpoint, cfg.JWKSURI, cfg.IntrospectionEndpoint}
 	if cfg.Issuer != "" {
 		doc, err := r.fetchDiscovery(ctx, strings.TrimSuffix(cfg.Issuer, "/")+wellKnown)

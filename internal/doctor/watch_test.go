@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -281,5 +282,44 @@ func TestWatchStateFile(t *testing.T) {
 	}
 	if _, err := NewWatcher(WatchConfig{JWKSURI: p.srv.URL + "/jwks", StatePath: state}); err == nil {
 		t.Errorf("NewWatcher on a corrupt state file succeeded")
+	}
+}
+
+// TestIDTokenSourceRedactsTheCredentials: a provider that echoes the client
+// secret or the password in an error does not put them in the watcher's
+// output: the token source's errors are redacted like a run's evidence.
+func TestIDTokenSourceRedactsTheCredentials(t *testing.T) {
+	const clientSecret, pw = "echoed-client-secret-0123456789", "echoed-password-9876"
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		http.Redirect(w, r, q.Get("redirect_uri")+"?code=code-1234567&state="+q.Get("state"), http.StatusFound)
+	})
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		_, sec, _ := r.BasicAuth()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"error":"invalid_client","error_description":"secret %s and password %s refused"}`, sec, pw)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	source, _, closeSource, err := IDTokenSource(t.Context(), Config{
+		AuthorizationEndpoint: srv.URL + "/authorize", TokenEndpoint: srv.URL + "/token", JWKSURI: srv.URL + "/jwks",
+		ClientID: "agg-client-01", ClientSecret: clientSecret, RedirectURI: "https://agg.example/cb",
+		Username: "user", Password: pw, InsecureLoopback: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeSource()
+	_, err = source(t.Context())
+	if err == nil {
+		t.Fatal("the source returned an ID token from a failing token endpoint")
+	}
+	for _, s := range []string{clientSecret, pw} {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("the error shows a credential %q: %v", s, err)
+		}
 	}
 }
