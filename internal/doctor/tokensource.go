@@ -15,6 +15,25 @@ import (
 // again when a refresh brings no ID token. It also returns the jwks_uri from
 // discovery (or cfg.JWKSURI). closeFn releases idle connections.
 func IDTokenSource(ctx context.Context, cfg Config) (source func(context.Context) (string, error), jwksURI string, closeFn func(), err error) {
+	s, err := newIDTokenSource(ctx, cfg)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if cfg.ClientID == "" {
+		// Without a client the watcher only polls the JWKS.
+		return nil, s.r.ep.jwks, s.close, nil
+	}
+	return s.next, s.r.ep.jwks, s.close, nil
+}
+
+// idTokenSource is the state behind IDTokenSource's function.
+type idTokenSource struct {
+	r            *run
+	refreshToken string
+	close        func()
+}
+
+func newIDTokenSource(ctx context.Context, cfg Config) (*idTokenSource, error) {
 	if cfg.Scope == "" {
 		cfg.Scope = DefaultScope
 	}
@@ -30,7 +49,7 @@ func IDTokenSource(ctx context.Context, cfg Config) (source func(context.Context
 		doc, err := r.fetchDiscovery(ctx, strings.TrimSuffix(cfg.Issuer, "/")+wellKnown)
 		if err != nil {
 			transport.CloseIdleConnections()
-			return nil, "", nil, err
+			return nil, err
 		}
 		r.disc = doc
 		r.ep = endpoints{
@@ -40,44 +59,52 @@ func IDTokenSource(ctx context.Context, cfg Config) (source func(context.Context
 			jwks:          firstNonEmpty(cfg.JWKSURI, doc.JWKSURI),
 		}
 	}
+	s := &idTokenSource{r: r, close: transport.CloseIdleConnections}
 	if cfg.ClientID == "" {
-		// Without a client the watcher only polls the JWKS.
-		return nil, r.ep.jwks, transport.CloseIdleConnections, nil
+		return s, nil
 	}
 	if a, err := url.Parse(r.ep.authorization); err != nil || !a.IsAbs() || r.ep.token == "" {
 		transport.CloseIdleConnections()
-		return nil, "", nil, fmt.Errorf("%w: no authorization or token endpoint", ErrConfig)
+		return nil, fmt.Errorf("%w: no authorization or token endpoint", ErrConfig)
 	}
 	u, err := url.Parse(cfg.RedirectURI)
 	if err != nil || u.Host == "" {
 		transport.CloseIdleConnections()
-		return nil, "", nil, fmt.Errorf("%w: --redirect-uri is required with --client-id", ErrConfig)
+		return nil, fmt.Errorf("%w: --redirect-uri is required with --client-id", ErrConfig)
 	}
 	r.redirectURI = u
-	var refreshToken string
-	source = func(ctx context.Context) (string, error) {
-		if refreshToken != "" {
-			t, err := r.refresh(ctx, refreshToken)
-			if err == nil && t.ok() {
-				if t.refreshToken != "" {
-					refreshToken = t.refreshToken
-				}
-				if t.idToken != "" {
-					return t.idToken, nil
-				}
-			} else {
-				refreshToken = ""
+	return s, nil
+}
+
+// next refreshes, or logs in, for a fresh ID token.
+func (s *idTokenSource) next(ctx context.Context) (string, error) {
+	r := s.r
+	// Each poll starts clean: what a poll saw (tokens for the redactor,
+	// cookies, states) would otherwise pile up for as long as the watcher
+	// runs. The refresh token about to be sent stays redacted.
+	r.rec = &recorder{}
+	r.rec.secret(r.cfg.ClientSecret, r.cfg.Password, s.refreshToken)
+	r.accessTokens, r.cookies, r.states = nil, nil, nil
+	if s.refreshToken != "" {
+		t, err := r.refresh(ctx, s.refreshToken)
+		if err == nil && t.ok() {
+			if t.refreshToken != "" {
+				s.refreshToken = t.refreshToken
 			}
+			if t.idToken != "" {
+				return t.idToken, nil
+			}
+		} else {
+			s.refreshToken = ""
 		}
-		s, why := r.loginAndExchange(ctx, r.newAuthRequest("watch login"))
-		if s == nil {
-			return "", errors.New(r.rec.redact(why))
-		}
-		refreshToken = s.tokens.refreshToken
-		if s.tokens.idToken == "" {
-			return "", errors.New("the token response has no id_token")
-		}
-		return s.tokens.idToken, nil
 	}
-	return source, r.ep.jwks, transport.CloseIdleConnections, nil
+	sess, why := r.loginAndExchange(ctx, r.newAuthRequest("watch login"))
+	if sess == nil {
+		return "", errors.New(r.rec.redact(why))
+	}
+	s.refreshToken = sess.tokens.refreshToken
+	if sess.tokens.idToken == "" {
+		return "", errors.New("the token response has no id_token")
+	}
+	return sess.tokens.idToken, nil
 }

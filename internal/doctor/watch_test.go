@@ -323,3 +323,52 @@ func TestIDTokenSourceRedactsTheCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestIDTokenSourceKeepsNothingBetweenPolls: the watcher's token source runs
+// for as long as the watcher does, so each poll starts clean: the tokens,
+// cookies and states one poll saw do not pile up.
+func TestIDTokenSourceKeepsNothingBetweenPolls(t *testing.T) {
+	var mu sync.Mutex
+	n := 0
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		http.SetCookie(w, &http.Cookie{Name: "session", Value: "s", HttpOnly: true})
+		http.Redirect(w, r, q.Get("redirect_uri")+"?code=code-1234567&state="+q.Get("state"), http.StatusFound)
+	})
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		i := n
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if r.PostFormValue("grant_type") == "refresh_token" {
+			// Like fdxd by default: a refresh brings no new ID token.
+			fmt.Fprintf(w, `{"access_token":"access-token-%06d","token_type":"Bearer","expires_in":900}`, i)
+			return
+		}
+		fmt.Fprintf(w, `{"access_token":"access-token-%06d","token_type":"Bearer","expires_in":900,"refresh_token":"refresh-token-%06d","id_token":"id.token-%06d.sig"}`, i, i, i)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	src, err := newIDTokenSource(t.Context(), Config{
+		AuthorizationEndpoint: srv.URL + "/authorize", TokenEndpoint: srv.URL + "/token", JWKSURI: srv.URL + "/jwks",
+		ClientID: "agg-client-01", ClientSecret: "client-secret-0123456789", RedirectURI: "https://agg.example/cb",
+		Username: "user", Password: "password-9876", InsecureLoopback: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.close()
+	for range 50 {
+		if _, err := src.next(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := src.r
+	if len(r.accessTokens) > 2 || len(r.states) > 1 || len(r.cookies) > 1 || len(r.rec.secrets) > 8 || len(r.rec.results) > 0 {
+		t.Fatalf("after 50 polls the source holds %d access tokens, %d states, %d cookies, %d secrets, %d results; want one poll's worth",
+			len(r.accessTokens), len(r.states), len(r.cookies), len(r.rec.secrets), len(r.rec.results))
+	}
+}
