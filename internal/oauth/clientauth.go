@@ -26,7 +26,9 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, p para
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, cred, _ := strings.Cut(h, " ")
 		if !strings.EqualFold(scheme, "Basic") {
-			return store.Client{}, invalidClient(false, "unsupported Authorization scheme; use Basic")
+			// Still a header attempt: RFC 6749 §5.2 wants the 401 to
+			// challenge, and Basic is the scheme to use.
+			return store.Client{}, invalidClient(true, "unsupported Authorization scheme; use Basic")
 		}
 		usedBasic = true
 		var ok bool

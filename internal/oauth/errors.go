@@ -18,7 +18,8 @@ type Error struct {
 	// RetryAfter, in seconds, is sent with 503 temporarily_unavailable.
 	RetryAfter int
 	// basicChallenge adds WWW-Authenticate: Basic to a 401 invalid_client
-	// when the client tried HTTP Basic (RFC 6749 §5.2).
+	// when the client authenticated through the Authorization header
+	// (RFC 6749 §5.2).
 	basicChallenge bool
 	// err is the cause, for logs only.
 	err error

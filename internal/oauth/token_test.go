@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -153,6 +154,36 @@ func TestTokenErrors(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("GET /token: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
+// TestOtherAuthorizationSchemeIsChallenged: a client that authenticates
+// through the Authorization header, whatever its scheme, gets 401 with
+// WWW-Authenticate (RFC 6749 §5.2), naming Basic, the scheme this server
+// takes; a 401 without a challenge also breaks RFC 9110 §11.6.1.
+func TestOtherAuthorizationSchemeIsChallenged(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	for _, path := range []string{"/token", "/revoke", "/introspect"} {
+		for _, authz := range []string{"Bearer " + servertest.ClientSecret, "Digest username=\"x\"", "Negotiate"} {
+			req, err := http.NewRequest(http.MethodPost, s.Issuer+path, strings.NewReader("grant_type=refresh_token&refresh_token=x&token=x"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Authorization", authz)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized || tokenJSON(t, body)["error"] != "invalid_client" {
+				t.Fatalf("POST %s with Authorization %q: %d %s; want 401 invalid_client", path, authz, resp.StatusCode, body)
+			}
+			if ch := resp.Header.Get("WWW-Authenticate"); !strings.HasPrefix(ch, "Basic ") {
+				t.Errorf("POST %s with Authorization %q: WWW-Authenticate %q; want a Basic challenge", path, authz, ch)
+			}
+		}
 	}
 }
 
