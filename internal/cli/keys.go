@@ -7,6 +7,7 @@ import (
 
 	"github.com/fdxd/fdxd/internal/keys"
 	"github.com/fdxd/fdxd/internal/oauth"
+	"github.com/fdxd/fdxd/internal/store"
 )
 
 func runKeys(ctx context.Context, env Env, args []string) error {
@@ -34,6 +35,12 @@ func (k *keyCommand) manager(ctx context.Context, env Env) (*keys.Manager, func(
 		st.Close()
 		return nil, nil, err
 	}
+	if k.alg == "" {
+		if k.alg, err = storedAlgorithm(ctx, st); err != nil {
+			st.Close()
+			return nil, nil, err
+		}
+	}
 	m, err := keys.New(keys.Config{Keys: st, Settings: st, Sealer: sealer, Algorithm: k.alg, RotationPeriod: k.rotation,
 		SignedTokenLifetime: k.idTokenTTL})
 	if err != nil {
@@ -43,10 +50,32 @@ func (k *keyCommand) manager(ctx context.Context, env Env) (*keys.Manager, func(
 	return m, func() { st.Close() }, nil
 }
 
+// storedAlgorithm is the algorithm the running servers use: that of the
+// next key (a server replaces a next key of another algorithm), else of
+// the active key; "" (RS256) on an empty database. A rotation with any
+// other algorithm would replace the published next key and restart its
+// 24-hour lead.
+func storedAlgorithm(ctx context.Context, st store.KeyStore) (string, error) {
+	list, err := st.ListSigningKeys(ctx)
+	if err != nil {
+		return "", err
+	}
+	alg := ""
+	for _, key := range list {
+		switch {
+		case key.State == store.KeyNext:
+			return key.Algorithm, nil
+		case key.State == store.KeyActive:
+			alg = key.Algorithm
+		}
+	}
+	return alg, nil
+}
+
 func (k *keyCommand) parse(env Env, name string, args []string) error {
 	fs := newFlagSet(env, name)
 	k.db.register(fs)
-	fs.StringVar(&k.alg, "signing-alg", "RS256", "the server's --signing-alg")
+	fs.StringVar(&k.alg, "signing-alg", "", "the server's --signing-alg (default: the stored keys' algorithm, RS256 for the first key)")
 	fs.DurationVar(&k.rotation, "key-rotation-period", keys.DefaultRotationPeriod, "the server's --key-rotation-period")
 	fs.DurationVar(&k.idTokenTTL, "id-token-ttl", oauth.DefaultIDTokenTTL, "the server's --id-token-ttl")
 	fs.BoolVar(&k.asJSON, "json", false, "print JSON")

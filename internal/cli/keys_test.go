@@ -103,3 +103,24 @@ func TestKeysRotateAndList(t *testing.T) {
 		t.Fatalf("keys list with %s.kek: %+v", h.db, again)
 	}
 }
+
+// TestKeysRotateKeepsTheServersAlgorithm: without --signing-alg, keys rotate
+// works with the algorithm of the stored keys. Falling back to RS256 on an
+// ES256 server replaced its published next key with an RS256 one, putting
+// the rotation off by another 24 hours and reporting the wrong time.
+func TestKeysRotateKeepsTheServersAlgorithm(t *testing.T) {
+	h := newHarness(t).withKEK()
+	h.ok("", "keys", "rotate", "--signing-alg", "ES256")
+	before := listKeys(t, h)
+	if before["active"].Algorithm != "ES256" || before["next"].Algorithm != "ES256" {
+		t.Fatalf("keys rotate --signing-alg ES256 made %+v", before)
+	}
+	r := h.ok("", "keys", "rotate")
+	after := listKeys(t, h)
+	if after["next"].ID != before["next"].ID || after["active"].ID != before["active"].ID {
+		t.Fatalf("keys rotate without --signing-alg replaced the ES256 keys:\nbefore %+v\nafter  %+v", before, after)
+	}
+	if want := "starts signing at " + before["next"].SignsFrom.UTC().Format(time.RFC3339); !strings.Contains(r.stdout, want) {
+		t.Errorf("keys rotate said:\n%s\nwant %q", r.stdout, want)
+	}
+}
