@@ -138,7 +138,12 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 
 	// An existing sign-in may be reused unless the client asked for a fresh
 	// one (prompt=login, or max_age exceeded).
-	if user, ls, ok := s.loginSession(ctx, r); ok && !slices.Contains(ap.prompt, "login") &&
+	user, ls, ok, err := s.loginSession(ctx, r)
+	if err != nil {
+		back(s.storeError(err))
+		return
+	}
+	if ok && !slices.Contains(ap.prompt, "login") &&
 		(ap.maxAge < 0 || now.Sub(ls.AuthTime).Seconds() <= float64(ap.maxAge)) {
 		ar.UserID, ar.AuthTime = user.ID, ls.AuthTime
 		rec.SetSubject(user.Subject)
@@ -369,19 +374,31 @@ func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge int
 		Secure: s.secure, SameSite: http.SameSiteLaxMode})
 }
 
-// loginSession returns the signed-in user of this browser, if any.
-func (s *Server) loginSession(ctx context.Context, r *http.Request) (store.User, store.LoginSession, bool) {
+// loginSession returns the signed-in user of this browser, if any. err is
+// a store failure: whether the browser is signed in is then unknown, which
+// is not the same as signed out.
+func (s *Server) loginSession(ctx context.Context, r *http.Request) (store.User, store.LoginSession, bool, error) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" || len(c.Value) > 64 {
-		return store.User{}, store.LoginSession{}, false
+		return store.User{}, store.LoginSession{}, false, nil
 	}
 	ls, err := s.cfg.Store.GetLoginSession(ctx, secret.Hash(c.Value))
-	if err != nil || !s.now().Before(ls.ExpiresAt) {
-		return store.User{}, store.LoginSession{}, false
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.User{}, store.LoginSession{}, false, nil
+	case err != nil:
+		return store.User{}, store.LoginSession{}, false, err
+	case !s.now().Before(ls.ExpiresAt):
+		return store.User{}, store.LoginSession{}, false, nil
 	}
 	u, err := s.cfg.Store.GetUser(ctx, ls.UserID)
-	if err != nil || u.Disabled {
-		return store.User{}, store.LoginSession{}, false
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.User{}, store.LoginSession{}, false, nil
+	case err != nil:
+		return store.User{}, store.LoginSession{}, false, err
+	case u.Disabled:
+		return store.User{}, store.LoginSession{}, false, nil
 	}
-	return u, ls, true
+	return u, ls, true, nil
 }

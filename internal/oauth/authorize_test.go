@@ -1,14 +1,19 @@
 package oauth_test
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/fdxd/fdxd/internal/server/servertest"
 	"github.com/fdxd/fdxd/internal/store"
+	"github.com/fdxd/fdxd/internal/store/sqlite"
 )
 
 // get fetches u without following redirects.
@@ -185,5 +190,48 @@ func TestAuthorizeByPOST(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "/login?ar=") {
 		t.Fatalf("POST /authorize: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// sessionFaults is a store whose login-session reads fail on demand, as
+// they do when the database stops answering.
+type sessionFaults struct {
+	store.Store
+	fail atomic.Bool
+}
+
+func (f *sessionFaults) GetLoginSession(ctx context.Context, idHash string) (store.LoginSession, error) {
+	if f.fail.Load() {
+		return store.LoginSession{}, fmt.Errorf("login session: %w", store.ErrUnavailable)
+	}
+	return f.Store.GetLoginSession(ctx, idHash)
+}
+
+// TestSessionReadFailureIsNotLoginRequired: when the browser's sign-in
+// cannot be read, prompt=none is answered temporarily_unavailable, not
+// login_required: the user is signed in, and the aggregator should retry
+// rather than send them to a login.
+func TestSessionReadFailureIsNotLoginRequired(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "fdxd.db")
+	st, err := sqlite.Open(t.Context(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	faults := &sessionFaults{Store: st}
+	s := servertest.StartWithStore(t, faults, dbPath, servertest.Options{})
+	b := s.Browser()
+	if res := s.Login(b, s.AuthorizeURL(nil), servertest.Username, servertest.Password, nil); res.Code() == "" {
+		t.Fatalf("sign-in: %+v", res)
+	}
+
+	faults.fail.Store(true)
+	resp, _ := get(t, s, b, s.AuthorizeURL(url.Values{"prompt": {"none"}, "state": {"after-outage"}}))
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("prompt=none: %d %q; want a redirect", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if q := loc.Query(); q.Get("error") != "temporarily_unavailable" || q.Get("state") != "after-outage" {
+		t.Fatalf("prompt=none while the sign-in cannot be read: %v; want error=temporarily_unavailable with the state", q)
 	}
 }
