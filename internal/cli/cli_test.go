@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -292,24 +291,6 @@ func TestNoSecretFlags(t *testing.T) {
 			t.Errorf("fdxd %s: %v\nwant exit 2, flag not defined", strings.Join(args, " "), r)
 		}
 	}
-}
-
-// syncBuffer collects output written by a goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // lines returns the JSON log lines in s that have event.

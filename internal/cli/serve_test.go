@@ -28,8 +28,8 @@ type serving struct {
 	cancel context.CancelFunc
 	exited chan struct{}
 	code   int
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *servertest.SyncBuffer
+	stderr *servertest.SyncBuffer
 }
 
 // serve starts `fdxd serve --addr addr args...` and waits until its
@@ -44,7 +44,7 @@ func (h *harness) serveAt(base string, args ...string) *serving {
 	h.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &serving{t: h.t, base: base, cancel: cancel, exited: make(chan struct{}),
-		stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+		stdout: &servertest.SyncBuffer{}, stderr: &servertest.SyncBuffer{}}
 	env := cli.Env{Stdin: strings.NewReader(""), Stdout: s.stdout, Stderr: s.stderr, Getenv: h.getenv}
 	go func() {
 		defer close(s.exited)
