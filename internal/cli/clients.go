@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"slices"
 	"strings"
@@ -189,6 +190,9 @@ func validateClient(c store.Client) error {
 		if !slices.Contains(oauth.SupportedScopes, s) {
 			errs = append(errs, fmt.Errorf("scope %q is not supported (supported: %s)", s, strings.Join(oauth.SupportedScopes, " ")))
 		}
+	}
+	if math.IsNaN(c.RateLimit) || math.IsInf(c.RateLimit, 0) {
+		errs = append(errs, fmt.Errorf("--rate-limit %v is not a number of requests per second", c.RateLimit))
 	}
 	for _, g := range c.GrantTypes {
 		if !slices.Contains(oauth.SupportedGrantTypes, g) {

@@ -172,6 +172,10 @@ func TestClientsAddRefusesBadInput(t *testing.T) {
 		{"short stdin secret", "too-short\n", []string{"--secret-stdin", "--redirect-uri", "https://agg.example/cb"}, 2, "a client secret must be 32 to 256 characters"},
 		{"empty stdin", "", []string{"--secret-stdin", "--redirect-uri", "https://agg.example/cb"}, 2, "nothing on standard input"},
 		{"positional argument", "", []string{"--redirect-uri", "https://agg.example/cb", "extra"}, 2, "unexpected arguments: extra"},
+		// NaN is refused by the database, and an infinite limit breaks every
+		// JSON listing of the clients.
+		{"rate limit NaN", "", []string{"--rate-limit", "NaN", "--redirect-uri", "https://agg.example/cb"}, 2, "--rate-limit NaN is not a number of requests per second"},
+		{"rate limit infinite", "", []string{"--rate-limit", "Inf", "--redirect-uri", "https://agg.example/cb"}, 2, "--rate-limit +Inf is not a number of requests per second"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

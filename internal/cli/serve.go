@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
@@ -82,6 +83,9 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	}
 	if codeTTL <= 0 || codeTTL > oauth.MaxCodeTTL {
 		return usagef("--code-ttl %v is refused: codes must expire within %v (Plaid: \"expire codes in 10 min\")", codeTTL, oauth.MaxCodeTTL)
+	}
+	if math.IsNaN(clientRate) || math.IsInf(clientRate, 0) {
+		return usagef("--client-rate-limit %v is not a number of requests per second (negative: no limit)", clientRate)
 	}
 	obsCfg, err := obs.config(env)
 	if err != nil {

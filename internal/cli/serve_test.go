@@ -113,6 +113,8 @@ func TestServeRefusesBadConfiguration(t *testing.T) {
 		{"code ttl 11m from env", nil, map[string]string{"FDXD_CODE_TTL": "11m"}, "--code-ttl 11m0s is refused"},
 		{"code ttl 0", []string{"--code-ttl", "0s"}, nil, "--code-ttl 0s is refused"},
 		{"log level", []string{"--log-level", "chatty"}, nil, `--log-level "chatty"`},
+		{"rate limit NaN", []string{"--client-rate-limit", "NaN"}, nil, "--client-rate-limit NaN is not a number of requests per second"},
+		{"rate limit infinite", []string{"--client-rate-limit", "+Inf"}, nil, "--client-rate-limit +Inf is not a number of requests per second"},
 		{"argument", []string{"now"}, nil, "unexpected arguments: now"},
 	}
 	for _, c := range cases {
