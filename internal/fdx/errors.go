@@ -123,7 +123,11 @@ func writeBody(w http.ResponseWriter, r *http.Request, status int, contentType s
 
 // RefuseWithoutClientCertificate answers an API request that came without
 // the client certificate mutual TLS requires.
+// A 401 must carry a challenge (RFC 9110 §15.5.2): the Bearer one, since
+// the token is what follows once the certificate is there.
 func RefuseWithoutClientCertificate(w http.ResponseWriter, r *http.Request) {
+	h := http.Header{}
+	h.Set("WWW-Authenticate", `Bearer realm="fdx"`)
 	writeError(w, r, &apiError{status: http.StatusUnauthorized, code: codeNotAuthorized, message: "Customer not authorized",
-		debug: "a client certificate (mutual TLS) is required"})
+		debug: "a client certificate (mutual TLS) is required", header: h})
 }

@@ -226,7 +226,14 @@ func (m *Manager) plan(keys []store.SigningKey, now, rotateRequested time.Time, 
 				}
 			}
 			if oldest == -1 {
-				return nil, errors.New("no active or next signing key to sign with")
+				// Only retired keys are left: not signing at all would fail
+				// every sign-in, so a new key signs at once.
+				k, err := m.generate(now)
+				if err != nil {
+					return nil, err
+				}
+				keys = append(keys, k)
+				oldest = len(keys) - 1
 			}
 			keys[oldest].State, keys[oldest].ActivatedAt = store.KeyActive, now
 			active = oldest
@@ -235,7 +242,7 @@ func (m *Manager) plan(keys []store.SigningKey, now, rotateRequested time.Time, 
 			}
 			k := keys[oldest]
 			emit(func() {
-				log.Warn("no active signing key: promoted the next key before its publication lead", "event", "keys.early_activation",
+				log.Warn("no active signing key: a key signs before its publication lead", "event", "keys.early_activation",
 					"kid", k.ID)
 			})
 		}

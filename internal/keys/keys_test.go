@@ -373,3 +373,29 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestRecoversWhenOnlyRetiredKeysRemain: an operator deleted the active and
+// next keys; the manager signs again rather than failing every sign-in.
+func TestRecoversWhenOnlyRetiredKeysRemain(t *testing.T) {
+	s, clk, sealer := setup(t)
+	m := newManager(t, s, clk, sealer, "RS256")
+	step(t, m)
+	clk.Advance(DefaultRotationPeriod)
+	step(t, m)
+	if err := s.UpdateSigningKeys(t.Context(), func(keys []store.SigningKey) ([]store.SigningKey, error) {
+		var retired []store.SigningKey
+		for _, k := range keys {
+			if k.State == store.KeyRetired {
+				retired = append(retired, k)
+			}
+		}
+		return retired, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	step(t, m)
+	kid := signedKid(t, m)
+	if !m.Published(kid) || len(jwksKids(t, m)) != 3 {
+		t.Fatalf("after recovery: signer %s, JWKS %v; want a new active key, a next key and the retired one", kid, jwksKids(t, m))
+	}
+}

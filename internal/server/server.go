@@ -427,6 +427,8 @@ func requireClientCert(next http.Handler, base string, o *observe.Observer) http
 		observe.From(r.Context()).SetError("invalid_client", "mutual TLS client certificate required")
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
+		// A 401 must carry a challenge (RFC 9110 §15.5.2).
+		w.Header().Set("WWW-Authenticate", `Basic realm="fdxd", charset="UTF-8"`)
 		w.WriteHeader(http.StatusUnauthorized)
 		w.Write([]byte(`{"error":"invalid_client","error_description":"a client certificate (mutual TLS) is required"}` + "\n"))
 	}))
