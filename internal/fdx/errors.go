@@ -3,6 +3,7 @@ package fdx
 import (
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/fdxd/fdxd/internal/fdx/model"
 	"github.com/fdxd/fdxd/internal/observe"
@@ -97,8 +98,23 @@ func writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
 	writeBody(w, r, e.status, "application/json", body)
 }
 
+// bodyBuffers recycles the buffers bodies are encoded into: a
+// transactions page is tens of kilobytes, and growing a fresh buffer to that
+// size for every request cost more than the encoding itself.
+var bodyBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBody keeps an occasional huge page from pinning its buffer.
+const maxPooledBody = 1 << 20
+
 func writeJSON(w http.ResponseWriter, r *http.Request, v any) {
-	body, err := model.Marshal(v)
+	buf := bodyBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= maxPooledBody {
+			bodyBuffers.Put(buf)
+		}
+	}()
+	body, err := model.Append((*buf)[:0], v)
+	*buf = body
 	if err != nil {
 		// Stored data that no longer passes the encoder's rules: refuse to
 		// send it rather than send an invalid body.
