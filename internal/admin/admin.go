@@ -1,6 +1,7 @@
 // Package admin is the admin listener: Prometheus metrics, liveness and
 // readiness, the issue center (server-rendered pages with SVG charts drawn
-// here), and the JSON admin API under /api/v1.
+// here), the JSON admin API under /api/v1, and Go's profiler under
+// /debug/pprof.
 //
 // Nothing of it is mounted on the public listener. The API takes
 // "Authorization: Bearer <FDXD_ADMIN_TOKEN>"; the pages take a sign-in of
@@ -17,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"time"
 
@@ -128,6 +130,14 @@ func New(cfg Config) (*Admin, error) {
 	mux.HandleFunc("GET /api/v1/requests/{id}", a.api(a.apiRequest))
 	mux.HandleFunc("GET /api/v1/bundle", a.api(a.apiBundle))
 	mux.HandleFunc("GET /api/v1/keys", a.api(a.apiKeys))
+	// Go's profiler, for the engineer chasing a slow or busy server; like
+	// the API it takes the admin token (profiles show code paths and
+	// timings, not request data).
+	mux.HandleFunc("GET /debug/pprof/", a.api(pprof.Index))
+	mux.HandleFunc("GET /debug/pprof/cmdline", a.api(pprof.Cmdline))
+	mux.HandleFunc("GET /debug/pprof/profile", a.api(pprof.Profile))
+	mux.HandleFunc("GET /debug/pprof/symbol", a.api(pprof.Symbol))
+	mux.HandleFunc("GET /debug/pprof/trace", a.api(pprof.Trace))
 	mux.HandleFunc("/api/", a.api(func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", "no such admin API endpoint or method")
 	}))

@@ -161,6 +161,29 @@ func TestAPIRequiresTheToken(t *testing.T) {
 	}
 }
 
+func TestProfilerTakesTheToken(t *testing.T) {
+	r := newRig(t, nil)
+	resp, err := http.Get(r.admin.URL + "/debug/pprof/heap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("/debug/pprof/heap without the token = %d; want 401", resp.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodGet, r.admin.URL+"/debug/pprof/heap?debug=1", nil)
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "heap profile") {
+		t.Errorf("/debug/pprof/heap with the token = %d:\n%.200s", resp.StatusCode, body)
+	}
+}
+
 func TestAPIRefusesBadFilters(t *testing.T) {
 	r := newRig(t, nil)
 	cases := []struct {
