@@ -1,5 +1,5 @@
--- GET /fdx/v6/accounts with a bearer access token, as an aggregator reads
--- the FDX API. The token comes from the environment that bench/load.sh
+-- GET an FDX URL (/fdx/v6/accounts, a transactions page) with a bearer
+-- access token, as an aggregator reads the FDX API. The token comes from the environment that bench/load.sh
 -- sets; it is never printed.
 dofile(os.getenv("FDXD_BENCH_DIR") .. "/summary.lua")
 

@@ -3,7 +3,8 @@
 # free loopback port with a fresh database (a SQLite file in a temporary
 # directory, or with --db postgres a new PostgreSQL database), gets a
 # refresh token through the real login flow (bench/cmd/flow), then runs wrk
-# against the refresh grant, the JWKS, discovery and the FDX /accounts, and
+# against the refresh grant, the JWKS, discovery, the FDX /accounts and a
+# 100-row transactions page, and
 # prints a summary table against the issues' targets. Everything it starts
 # (and the PostgreSQL database it made) is stopped or dropped on exit. See
 # bench/README.md.
@@ -15,7 +16,8 @@
 #   that may create databases; bash .ci/postgres.sh provides one), with a
 #   pool of DB_MAX_CONNS connections (default: fdxd's).
 #
-# Environment: DB (sqlite), ENDPOINTS ("refresh jwks discovery accounts"),
+# Environment: DB (sqlite), ENDPOINTS ("refresh jwks discovery accounts
+# transactions"),
 # DURATION (20s), CONNECTIONS (32), THREADS (2), WARMUP (3s),
 # RUNS (1: runs per endpoint, the table shows the median), BENCH (1: also
 # run the code-exchange and RS256 Go benchmarks and print their ratio),
@@ -32,7 +34,7 @@ RUNS="${RUNS:-1}"
 BENCH="${BENCH:-1}"
 STRICT="${STRICT:-0}"
 DB="${DB:-sqlite}"
-ENDPOINTS="${ENDPOINTS:-refresh jwks discovery accounts}"
+ENDPOINTS="${ENDPOINTS:-refresh jwks discovery accounts transactions}"
 DB_MAX_CONNS="${DB_MAX_CONNS:-}"
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -185,7 +187,20 @@ for endpoint in $ENDPOINTS; do
       [ -n "$FDXD_BENCH_ACCESS_TOKEN" ] || die "no access token for the /accounts load"
       export FDXD_BENCH_ACCESS_TOKEN
       result[accounts]="$(run accounts "$issuer/fdx/v6/accounts" bench/accounts.lua)" ;;
-    *) die "ENDPOINTS: unknown endpoint $endpoint (refresh, jwks, discovery, accounts)" ;;
+    transactions)
+      # A 100-row page of the demo's first deposit account over the last
+      # year (the default window is shorter and holds fewer).
+      FDXD_BENCH_ACCESS_TOKEN="$(access_token)"
+      [ -n "$FDXD_BENCH_ACCESS_TOKEN" ] || die "no access token for the transactions load"
+      export FDXD_BENCH_ACCESS_TOKEN
+      deposit="$(curl -fsS -H "Authorization: Bearer $FDXD_BENCH_ACCESS_TOKEN" "$issuer/fdx/v6/accounts?limit=100" |
+        tr '{' '\n' | sed -n 's/.*"accountCategory":"DEPOSIT_ACCOUNT".*"accountId":"\([^"]*\)".*/\1/p' | head -n 1)"
+      [ -n "$deposit" ] || die "the demo user has no deposit account"
+      page="$issuer/fdx/v6/accounts/$deposit/transactions?limit=100&startTime=$(date -u -d '-360 days' +%F)&endTime=$(date -u +%F)"
+      rows="$(curl -fsS -H "Authorization: Bearer $FDXD_BENCH_ACCESS_TOKEN" "$page" | grep -o '"transactionId"' | wc -l)"
+      [ "$rows" = 100 ] || die "a 100-row page of account $deposit holds $rows transactions"
+      result[transactions]="$(run transactions "$page" bench/accounts.lua)" ;;
+    *) die "ENDPOINTS: unknown endpoint $endpoint (refresh, jwks, discovery, accounts, transactions)" ;;
   esac
 done
 
@@ -197,7 +212,7 @@ row() { # name result min_rps max_p99_ms(or -) target_text
   if [ "$4" != "-" ] && awk -v p="$p99" -v m="$4" 'BEGIN{exit !(p > m)}'; then verdict="MISSED"; fi
   if [ "$non2xx" != 0 ] || [ "$errs" != 0 ]; then verdict="ERRORS"; fi
   [ "$verdict" = met ] || missed=1
-  printf '%-10s %7.0f %9.2f %9.2f %10d %8d %7d %9s   %-28s %s\n' "$name" "$rps" "$p50" "$p99" "$n" "$non2xx" "$errs" "$cpu" "$5" "$verdict"
+  printf '%-12s %7.0f %9.2f %9.2f %10d %8d %7d %9s   %-28s %s\n' "$name" "$rps" "$p50" "$p99" "$n" "$non2xx" "$errs" "$cpu" "$5" "$verdict"
 }
 
 echo
@@ -206,11 +221,12 @@ echo "fdxd load test: $(nproc) cores shared by fdxd and wrk; $CONNECTIONS connec
 echo "database: $db_label"
 echo "per-client rate limit off (--client-rate-limit -1): this measures capacity, not the limiter"
 echo
-printf '%-10s %7s %9s %9s %10s %8s %7s %9s   %-28s %s\n' endpoint req/s "p50 ms" "p99 ms" requests non-2xx errors "cpu us/r" target verdict
+printf '%-12s %7s %9s %9s %10s %8s %7s %9s   %-28s %s\n' endpoint req/s "p50 ms" "p99 ms" requests non-2xx errors "cpu us/r" target verdict
 if [ -n "${result[refresh]:-}" ]; then row refresh "${result[refresh]}" 4500 15 ">= 4500 req/s, p99 <= 15 ms"; fi
 if [ -n "${result[jwks]:-}" ]; then row jwks "${result[jwks]}" 20000 - ">= 20000 req/s"; fi
 if [ -n "${result[discovery]:-}" ]; then row discovery "${result[discovery]}" 20000 - ">= 20000 req/s"; fi
 if [ -n "${result[accounts]:-}" ]; then row accounts "${result[accounts]}" 12500 10 ">= 12500 req/s, p99 <= 10 ms"; fi
+if [ -n "${result[transactions]:-}" ]; then row transactions "${result[transactions]}" 4000 - ">= 4000 req/s (100 rows)"; fi
 
 if [ "$BENCH" = 1 ]; then
   # Stop the server first: the Go benchmarks should have the machine.
