@@ -98,6 +98,7 @@ func TestServeRefusesBadObservabilitySettings(t *testing.T) {
 			"--smtp-host, --smtp-from and --smtp-to"},
 		{"short admin token", nil, map[string]string{"FDXD_ADMIN_TOKEN": "short"}, "FDXD_ADMIN_TOKEN must be at least 16"},
 		{"bad admin addr", []string{"--admin-addr", "nowhere"}, nil, `--admin-addr "nowhere"`},
+		{"replica id with a newline", []string{"--replica-id", "a\nb"}, nil, "--replica-id must be at most 64 printable"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -115,7 +116,10 @@ func TestServeRefusesBadObservabilitySettings(t *testing.T) {
 func TestServeAdminListener(t *testing.T) {
 	h := newHarness(t)
 	h.env["FDXD_ADMIN_TOKEN"] = "cli-admin-token-0123456789"
-	s := h.serve(freeAddr(t), "--demo")
+	s := h.serve(freeAddr(t), "--demo", "--replica-id", "replica-b")
+	if !strings.Contains(s.stderr.String(), `"replica":"replica-b"`) {
+		t.Errorf("--replica-id is not in the start log lines:\n%s", s.stderr)
+	}
 	m := regexp.MustCompile(`issue center +(http://\S+)/\n`).FindStringSubmatch(s.stdout.String())
 	if m == nil {
 		t.Fatalf("no issue center in the banner:\n%s", s.stdout)

@@ -38,6 +38,7 @@ const (
 // notifications and the admin listener.
 type observeFlags struct {
 	adminAddr, adminURL          string
+	replicaID                    string
 	records, observe             bool
 	recordsMaxAge                time.Duration
 	recordsMaxCount, recordQueue int
@@ -55,6 +56,7 @@ func (o *observeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.adminAddr, "admin-addr", DefaultAdminAddr,
 		"admin listener (HOST:PORT): /metrics, /healthz, /readyz, the issue center and /api/v1; \"off\" to disable. Keep it off the internet")
 	fs.StringVar(&o.adminURL, "admin-url", "", "the issue center's URL as people reach it, for links in notifications; default http(s)://<admin-addr>")
+	fs.StringVar(&o.replicaID, "replica-id", "", "this replica's name in the issues of its own checks (default: host name and process id)")
 	fs.BoolVar(&o.records, "request-records", true, "keep a record of every public request (--request-records=false to turn off)")
 	fs.BoolVar(&o.observe, "observe-requests", true,
 		"count requests into metrics, charts, alerts and records (--observe-requests=false turns all of it off, to measure its cost)")
@@ -81,7 +83,10 @@ func (o *observeFlags) adminOn() bool { return o.adminAddr != "" && o.adminAddr 
 func (o *observeFlags) config(env Env) (server.ObservabilityConfig, error) {
 	var errs []error
 	c := server.ObservabilityConfig{AdminToken: env.Getenv(envAdminToken), DisableRecords: !o.records,
-		DisableRequestSinks: !o.observe}
+		DisableRequestSinks: !o.observe, ReplicaID: o.replicaID}
+	if len(o.replicaID) > 64 || strings.ContainsFunc(o.replicaID, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		errs = append(errs, errors.New("--replica-id must be at most 64 printable characters"))
+	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, fmt.Errorf("%s must be at least 16 characters", envAdminToken))
 	}

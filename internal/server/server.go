@@ -318,7 +318,7 @@ func (s *Server) Serve(ctx context.Context, ls Listeners, drain time.Duration) e
 	for _, a := range all {
 		go func() { errc <- fmt.Errorf("server: %s listener: %w", a.name, a.srv.Serve(a.l)) }()
 		s.cfg.Logger.Info("serving", "event", "server.started", "listener", a.name, "addr", a.l.Addr().String(),
-			"issuer", s.cfg.Issuer, "tls", s.tlsConfig != nil, "mutual_tls", s.cfg.ClientCAFile != "")
+			"issuer", s.cfg.Issuer, "tls", s.tlsConfig != nil, "mutual_tls", s.cfg.ClientCAFile != "", "replica", s.ReplicaID())
 	}
 	var serveErr error
 	select {
