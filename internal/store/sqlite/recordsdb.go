@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 )
 
 //go:embed records_migrations/*.sql
@@ -81,59 +80,16 @@ func (r *recordsDB) close() error {
 
 // tx runs fn in a write transaction of the records database.
 func (r *recordsDB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := r.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return inTx(ctx, r.write, fn)
 }
 
 // migrate applies the records database's own migrations, recorded in its
 // own schema_migrations; the file can be deleted to start afresh.
 func (r *recordsDB) migrate(ctx context.Context) error {
-	if _, err := r.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY,
-		name TEXT NOT NULL,
-		applied_at INTEGER NOT NULL
-	) STRICT`); err != nil {
-		return translate("create schema_migrations", err)
-	}
 	names, err := fs.Glob(recordsMigrationFiles, "records_migrations/*.sql")
 	if err != nil {
 		return err
 	}
 	sort.Strings(names)
-	for _, name := range names {
-		version, err := migrationVersion(strings.TrimPrefix(name, "records_"))
-		if err != nil {
-			return err
-		}
-		body, err := recordsMigrationFiles.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		err = r.tx(ctx, func(tx *sql.Tx) error {
-			var applied int
-			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", version).Scan(&applied); err != nil {
-				return err
-			}
-			if applied > 0 {
-				return nil
-			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("apply %s: %w", name, err)
-			}
-			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-				version, strings.TrimPrefix(name, "records_migrations/"), micros(time.Now()))
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("migration %s: %w", name, translate("migrate", err))
-		}
-	}
-	return nil
+	return applyMigrations(ctx, r.write, recordsMigrationFiles, names)
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"path"
 	"runtime"
 	"sort"
 	"strconv"
@@ -229,30 +230,36 @@ func Migrations() ([]string, error) {
 	return names, nil
 }
 
-// migrate applies, each in its own transaction, the embedded migrations not
-// yet recorded in schema_migrations.
+// migrate applies the embedded migrations of the main database.
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	names, err := Migrations()
+	if err != nil {
+		return fmt.Errorf("sqlite: list migrations: %w", err)
+	}
+	return applyMigrations(ctx, s.write, migrationFiles, names)
+}
+
+// applyMigrations applies, each in its own transaction on the writer
+// connection, the migrations in names (read from files) not yet recorded in
+// the database's schema_migrations.
+func applyMigrations(ctx context.Context, write *sql.DB, files embed.FS, names []string) error {
+	if _, err := write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY,
 		name TEXT NOT NULL,
 		applied_at INTEGER NOT NULL
 	) STRICT`); err != nil {
 		return translate("create schema_migrations", err)
 	}
-	names, err := Migrations()
-	if err != nil {
-		return fmt.Errorf("sqlite: list migrations: %w", err)
-	}
 	for _, name := range names {
 		version, err := migrationVersion(name)
 		if err != nil {
 			return err
 		}
-		body, err := migrationFiles.ReadFile(name)
+		body, err := files.ReadFile(name)
 		if err != nil {
 			return fmt.Errorf("sqlite: read %s: %w", name, err)
 		}
-		err = s.tx(ctx, func(tx *sql.Tx) error {
+		err = inTx(ctx, write, func(tx *sql.Tx) error {
 			var applied int
 			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", version).Scan(&applied); err != nil {
 				return err
@@ -264,11 +271,11 @@ func (s *Store) migrate(ctx context.Context) error {
 				return fmt.Errorf("apply %s: %w", name, err)
 			}
 			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-				version, strings.TrimPrefix(name, "migrations/"), micros(time.Now()))
+				version, path.Base(name), micros(time.Now()))
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("sqlite: migration %s: %w", name, err)
+			return fmt.Errorf("sqlite: migration %s: %w", name, translate("migrate", err))
 		}
 	}
 	return nil
@@ -293,8 +300,7 @@ func (s *Store) MigrationStatus(ctx context.Context) (applied, known int, err er
 }
 
 func migrationVersion(name string) (int, error) {
-	base := strings.TrimPrefix(name, "migrations/")
-	prefix, _, ok := strings.Cut(base, "_")
+	prefix, _, ok := strings.Cut(path.Base(name), "_")
 	if !ok {
 		return 0, fmt.Errorf("sqlite: migration %s: name must start with NNNN_", name)
 	}
@@ -308,7 +314,12 @@ func migrationVersion(name string) (int, error) {
 // tx runs fn in a write transaction (BEGIN IMMEDIATE on the one writer
 // connection) and commits when fn returns nil.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
+	return inTx(ctx, s.write, fn)
+}
+
+// inTx runs fn in a transaction on write and commits when fn returns nil.
+func inTx(ctx context.Context, write *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
