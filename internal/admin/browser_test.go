@@ -3,8 +3,8 @@ package admin_test
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -15,29 +15,10 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
-	"net/url"
-
+	"github.com/fdxd/fdxd/internal/browsertest"
 	"github.com/fdxd/fdxd/internal/observe"
 	"github.com/fdxd/fdxd/internal/server/servertest"
 )
-
-// findChromium returns the browser to drive, or skips with a clear message;
-// with FDXD_REQUIRE_BROWSER=1 (CI) a missing browser is a failure.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	const msg = "no chromium on PATH (chromium, chromium-browser, google-chrome, google-chrome-stable): " +
-		"the issue-center browser test needs Debian's chromium (apt-get install chromium)"
-	if os.Getenv("FDXD_REQUIRE_BROWSER") == "1" {
-		t.Fatal(msg + "; FDXD_REQUIRE_BROWSER=1 makes this a failure")
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // artifacts is where screenshots go: $FDXD_ARTIFACTS, else a temporary
 // directory of the test.
@@ -51,38 +32,6 @@ func artifacts(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-func startChromium(t *testing.T, path string) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.WindowSize(1280, 1000),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	if err := chromedp.Do(browserCtx); err != nil {
-		cancelBrowser()
-		cancelAlloc()
-		t.Fatalf("start %s: %v", path, err)
-	}
-	ctx, cancel := context.WithTimeout(browserCtx, 120*time.Second)
-	t.Cleanup(func() { cancel(); cancelBrowser(); cancelAlloc() })
-	return ctx
-}
-
-func where(ctx context.Context) string {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	loc, _ := chromedp.Run(ctx, chromedp.Location())
-	text, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-	return "at " + loc + ":\n" + text
 }
 
 func screenshot(t *testing.T, ctx context.Context, dir, name string) {
@@ -110,10 +59,10 @@ var (
 // bundle downloads with the fields a ticket needs. Screenshots of the
 // overview and the issue page are saved.
 func TestIssueCenterInBrowser(t *testing.T) {
-	chromium := findChromium(t)
+	chromium := browsertest.Find(t, "the issue-center browser test")
 	r := newRig(t, nil)
 	s := r.s
-	ctx := startChromium(t, chromium)
+	ctx := browsertest.Start(t, chromium, 120*time.Second, chromedp.WindowSize(1280, 1000))
 	shots := artifacts(t)
 
 	err := chromedp.Do(ctx,
@@ -125,10 +74,10 @@ func TestIssueCenterInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("form.signout")),
 	)
 	if err != nil {
-		t.Fatalf("sign in: %v\n%s", err, where(ctx))
+		t.Fatalf("sign in: %v\n%s", err, browsertest.Where(ctx))
 	}
 	if h1, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1"))); h1 != "Overview" {
-		t.Fatalf("after sign-in: %s", where(ctx))
+		t.Fatalf("after sign-in: %s", browsertest.Where(ctx))
 	}
 
 	// Traffic on the injected clock: ten quiet seconds of refreshes, five
@@ -164,7 +113,7 @@ func TestIssueCenterInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`tr.issue[data-route="token"]`)),
 	)
 	if err != nil {
-		t.Fatalf("no issue on the issues page: %v\n%s", err, where(ctx))
+		t.Fatalf("no issue on the issues page: %v\n%s", err, browsertest.Where(ctx))
 	}
 	row, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`tr.issue[data-route="token"]`)))
 	if err != nil || !strings.Contains(row, "invalid_grant") || !strings.Contains(row, "token") {
@@ -172,7 +121,7 @@ func TestIssueCenterInBrowser(t *testing.T) {
 	}
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(r.admin.URL+"/?range=15m"), chromedp.WaitVisible(chromedp.CSS(`tbody.route svg.chart`))); err != nil {
-		t.Fatalf("overview charts: %v\n%s", err, where(ctx))
+		t.Fatalf("overview charts: %v\n%s", err, browsertest.Where(ctx))
 	}
 	screenshot(t, ctx, shots, "issue-center-overview.png")
 
@@ -183,7 +132,7 @@ func TestIssueCenterInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`figure.trend svg.chart path.line.rate`)),
 	)
 	if err != nil {
-		t.Fatalf("open the issue: %v\n%s", err, where(ctx))
+		t.Fatalf("open the issue: %v\n%s", err, browsertest.Where(ctx))
 	}
 	screenshot(t, ctx, shots, "issue-center-issue.png")
 
@@ -241,7 +190,7 @@ func TestIssueCenterInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("request-id")),
 	)
 	if err != nil {
-		t.Fatalf("open a request: %v\n%s", err, where(ctx))
+		t.Fatalf("open a request: %v\n%s", err, browsertest.Where(ctx))
 	}
 	requestID, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("request-id")))
 	if page, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main"))); !strings.Contains(page, "invalid_grant") ||
