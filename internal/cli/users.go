@@ -129,16 +129,9 @@ func usersDisable(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return notFound(err, "no user %q", username)
 	}
-	now := time.Now().UTC()
-	if err := st.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
-		u.Disabled, u.UpdatedAt = true, now
-		return u, nil
-	}); err != nil {
-		return err
-	}
-	n, err := st.RevokeUserGrants(ctx, u.ID, now, "user disabled")
+	n, err := st.DisableUser(ctx, u.ID, time.Now().UTC(), "user disabled")
 	if err != nil {
-		return fmt.Errorf("user disabled, but revoking their grants failed: %w", err)
+		return fmt.Errorf("disable %s: %w", username, err)
 	}
 	fmt.Fprintf(env.Stdout, "disabled %s (sub %s); revoked %d grant(s)\n", username, u.Subject, n)
 	return nil

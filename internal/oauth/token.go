@@ -176,6 +176,8 @@ func (s *Server) exchangeCode(ctx context.Context, client store.Client, p params
 	switch {
 	case errors.Is(err, store.ErrAlreadyRedeemed):
 		return tokenResponse{}, s.codeReplayed(ctx, ac)
+	case errors.Is(err, store.ErrUserDisabled):
+		return tokenResponse{}, invalidGrant("the user is disabled")
 	case errors.Is(err, store.ErrNotFound):
 		return tokenResponse{}, invalidGrant("the authorization code is invalid or expired")
 	case err != nil:

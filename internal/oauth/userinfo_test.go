@@ -199,10 +199,21 @@ func TestRevokeAndIntrospect(t *testing.T) {
 func TestDisablingAUserRefusesTheirTokens(t *testing.T) {
 	s := servertest.Start(t, servertest.Options{})
 	tok := tokens(t, s, "openid offline_access")
-	if _, err := s.Store.RevokeUserGrants(t.Context(), s.User.ID, s.Clock.Now(), "user disabled"); err != nil {
+	// A code issued before the user is disabled and exchanged after.
+	code, _ := s.Authorize(url.Values{"scope": {"openid offline_access"}})
+	if _, err := s.Store.DisableUser(t.Context(), s.User.ID, s.Clock.Now(), "user disabled"); err != nil {
 		t.Fatal(err)
 	}
 	if r, _ := userinfo(t, s, "GET", "Bearer "+tok["access_token"].(string), "", ""); r.StatusCode != 401 {
 		t.Fatalf("access token of a disabled user: %d", r.StatusCode)
+	}
+	resp, body := s.PostForm("/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok["refresh_token"].(string)}},
+		servertest.ClientID, servertest.ClientSecret)
+	if resp.StatusCode != 400 || !strings.Contains(string(body), `"invalid_grant"`) {
+		t.Fatalf("refresh token of a disabled user: %d %s", resp.StatusCode, body)
+	}
+	resp, body = s.PostForm("/token", exchangeForm(code), servertest.ClientID, servertest.ClientSecret)
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "disabled") {
+		t.Fatalf("code of a disabled user: %d %s", resp.StatusCode, body)
 	}
 }

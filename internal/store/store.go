@@ -26,6 +26,8 @@ var (
 	// ErrRefreshTokenReused: a rotated-out refresh token was presented after
 	// its grace ended or after its successor was used.
 	ErrRefreshTokenReused = errors.New("store: rotated refresh token reused")
+	// ErrUserDisabled: the user of a code being redeemed was disabled.
+	ErrUserDisabled = errors.New("store: user disabled")
 	// ErrUnavailable: the database cannot be reached. Callers answer 503.
 	ErrUnavailable = errors.New("store: database unavailable")
 )
@@ -84,6 +86,11 @@ type UserStore interface {
 	GetUserBySubject(ctx context.Context, subject string) (User, error)
 	ListUsers(ctx context.Context) ([]User, error)
 	UpdateUser(ctx context.Context, id string, update func(User) (User, error)) error
+	// DisableUser marks the user disabled and, in the same transaction,
+	// revokes every active grant of theirs, returning how many. A code
+	// redemption racing with it either commits first (and its grant is
+	// revoked here) or fails with ErrUserDisabled.
+	DisableUser(ctx context.Context, id string, at time.Time, reason string) (int64, error)
 }
 
 // FlowStore keeps the short-lived state of an authorization attempt: the
@@ -103,7 +110,9 @@ type FlowStore interface {
 	// RedeemAuthCode marks the code redeemed at r.Now and, in the same
 	// transaction, creates r.Grant and r.RefreshToken (when not nil). Of
 	// concurrent redemptions of one code exactly one succeeds; the others,
-	// and every later one, get ErrAlreadyRedeemed.
+	// and every later one, get ErrAlreadyRedeemed. When the grant's user is
+	// disabled by the time it commits, nothing is written and the answer is
+	// ErrUserDisabled (see DisableUser).
 	RedeemAuthCode(ctx context.Context, r CodeRedemption) error
 }
 

@@ -135,6 +135,16 @@ func (s *Store) RedeemAuthCode(ctx context.Context, r store.CodeRedemption) erro
 			}
 			return store.ErrAlreadyRedeemed
 		}
+		// FOR SHARE holds off DisableUser's row lock until this commits, so
+		// that its revocation sees the grant; or it reads the committed
+		// disabled flag when DisableUser came first.
+		var disabled bool
+		if err := tx.QueryRow(ctx, `SELECT disabled FROM users WHERE id = $1 FOR SHARE`, r.Grant.UserID).Scan(&disabled); err != nil {
+			return fmt.Errorf("read the grant's user: %w", err)
+		}
+		if disabled {
+			return store.ErrUserDisabled
+		}
 		if err := insertGrant(ctx, tx, r.Grant); err != nil {
 			return fmt.Errorf("create grant: %w", err)
 		}

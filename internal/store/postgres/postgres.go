@@ -311,7 +311,7 @@ func translate(op string, err error) error {
 		return fmt.Errorf("postgres: %s: %w (%w)", op, store.ErrNotFound, err)
 	}
 	for _, sentinel := range []error{store.ErrNotFound, store.ErrAlreadyExists, store.ErrConflict,
-		store.ErrAlreadyRedeemed, store.ErrRefreshTokenReused, store.ErrUnavailable} {
+		store.ErrAlreadyRedeemed, store.ErrRefreshTokenReused, store.ErrUserDisabled, store.ErrUnavailable} {
 		if errors.Is(err, sentinel) {
 			return fmt.Errorf("postgres: %s: %w", op, err)
 		}

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -70,4 +72,23 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 		return err
 	})
 	return s.fail("update user", err)
+}
+
+func (s *Store) DisableUser(ctx context.Context, id string, at time.Time, reason string) (int64, error) {
+	if at.IsZero() {
+		return 0, errors.New("postgres: disable user: time not set")
+	}
+	var revoked int64
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		// The row lock waits for redemptions holding the user FOR SHARE, so
+		// the grants they create are among those revoked below.
+		if err := mustAffect(tx.Exec(ctx, `UPDATE users SET disabled = TRUE, updated_at = $2 WHERE id = $1`, id, ts(at))); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE grants SET revoked_at = $1, revoke_reason = $2 WHERE user_id = $3 AND revoked_at IS NULL`,
+			ts(at), reason, id)
+		revoked = tag.RowsAffected()
+		return err
+	})
+	return revoked, s.fail("disable user", err)
 }

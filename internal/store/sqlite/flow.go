@@ -168,6 +168,14 @@ func (s *Store) RedeemAuthCode(ctx context.Context, r store.CodeRedemption) erro
 			}
 			return store.ErrAlreadyRedeemed
 		}
+		// One writer at a time: DisableUser commits wholly before or after.
+		var disabled bool
+		if err := tx.QueryRowContext(ctx, `SELECT disabled FROM users WHERE id = ?`, r.Grant.UserID).Scan(&disabled); err != nil {
+			return fmt.Errorf("read the grant's user: %w", err)
+		}
+		if disabled {
+			return store.ErrUserDisabled
+		}
 		if err := s.insertGrant(ctx, tx, r.Grant); err != nil {
 			return fmt.Errorf("create grant: %w", err)
 		}

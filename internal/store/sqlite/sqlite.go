@@ -339,7 +339,7 @@ func translate(op string, err error) error {
 		return fmt.Errorf("sqlite: %s: %w", op, store.ErrNotFound)
 	}
 	for _, sentinel := range []error{store.ErrNotFound, store.ErrAlreadyExists, store.ErrConflict,
-		store.ErrAlreadyRedeemed, store.ErrRefreshTokenReused, store.ErrUnavailable} {
+		store.ErrAlreadyRedeemed, store.ErrRefreshTokenReused, store.ErrUserDisabled, store.ErrUnavailable} {
 		if errors.Is(err, sentinel) {
 			return fmt.Errorf("sqlite: %s: %w", op, err)
 		}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/fdxd/fdxd/internal/store"
 )
@@ -84,4 +85,25 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 		return err
 	})
 	return translate("update user", err)
+}
+
+func (s *Store) DisableUser(ctx context.Context, id string, at time.Time, reason string) (int64, error) {
+	var revoked int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET disabled = 1, updated_at = ? WHERE id = ?`, micros(at), id)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(res); err != nil {
+			return err
+		}
+		res, err = tx.ExecContext(ctx, `UPDATE grants SET revoked_at = ?, revoke_reason = ? WHERE user_id = ? AND revoked_at = 0`,
+			micros(at), reason, id)
+		if err != nil {
+			return err
+		}
+		revoked, err = res.RowsAffected()
+		return err
+	})
+	return revoked, translate("disable user", err)
 }

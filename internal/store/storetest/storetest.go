@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"LoginSessions", testLoginSessions},
 		{"AuthCodeRedemption", testAuthCodeRedemption},
 		{"AuthCodeRedemptionRollsBack", testAuthCodeRedemptionRollsBack},
+		{"DisableUser", testDisableUser},
 		{"Grants", testGrants},
 		{"RefreshRotation", testRefreshRotation},
 		{"SigningKeys", testSigningKeys},
@@ -60,6 +61,7 @@ func RunConcurrency(t *testing.T, newStore NewStore) {
 	t.Run("ConcurrentKeyUpdates", func(t *testing.T) { testConcurrentKeyUpdates(t, newStore(t)) })
 	t.Run("ConcurrentServerSecret", func(t *testing.T) { testConcurrentServerSecret(t, newStore(t)) })
 	t.Run("ConcurrentRefreshRotation", func(t *testing.T) { testConcurrentRefreshRotation(t, newStore(t)) })
+	t.Run("DisableUserDuringRedemptions", func(t *testing.T) { testDisableUserDuringRedemptions(t, newStore(t)) })
 }
 
 // base is a fixed instant with microsecond precision, which every backend
@@ -414,6 +416,56 @@ func testAuthCodeRedemptionRollsBack(t *testing.T, s store.Store) {
 		"retried redemption")
 }
 
+func testDisableUser(t *testing.T, s store.Store) {
+	seed(t, s)
+	mustNil(t, s.CreateUser(ctx(t), newUser("u2")), "create user 2")
+	redeem(t, s, "code-1", "g1", "rt1")
+	redeem(t, s, "code-2", "g2", "rt2")
+	mustNil(t, s.RevokeGrant(ctx(t), "g2", base.Add(time.Hour), "revoked before"), "revoke g2")
+	// u2's grant must survive u1's disabling.
+	c3 := newCode("code-3", "g3")
+	c3.UserID, c3.Subject = "u2", "sub_u2_0001"
+	mustNil(t, s.CreateAuthCode(ctx(t), c3), "create code of u2")
+	mustNil(t, s.RedeemAuthCode(ctx(t), store.CodeRedemption{CodeHash: "code-3", Now: base, Grant: grantFor(c3)}), "redeem code of u2")
+
+	at := base.Add(2 * time.Hour)
+	n, err := s.DisableUser(ctx(t), "u1", at, "user disabled")
+	mustNil(t, err, "disable u1")
+	mustEqual(t, n, int64(1), "grants revoked by disabling (g2 was revoked already)")
+	u, err := s.GetUser(ctx(t), "u1")
+	mustNil(t, err, "get u1")
+	mustEqual(t, u.Disabled, true, "u1 disabled")
+	mustEqual(t, u.UpdatedAt, at, "u1 updated_at")
+	g1, err := s.GetGrant(ctx(t), "g1")
+	mustNil(t, err, "get g1")
+	mustEqual(t, g1.RevokedAt, at, "g1 revoked at")
+	mustEqual(t, g1.RevokeReason, "user disabled", "g1 revoke reason")
+	g2, err := s.GetGrant(ctx(t), "g2")
+	mustNil(t, err, "get g2")
+	mustEqual(t, g2.RevokedAt, base.Add(time.Hour), "g2 keeps its first revocation")
+	g3, err := s.GetGrant(ctx(t), "g3")
+	mustNil(t, err, "get g3")
+	mustEqual(t, g3.RevokedAt, time.Time{}, "u2's grant")
+
+	// A code of a disabled user is not redeemed, and nothing is written.
+	c4 := newCode("code-4", "g4")
+	mustNil(t, s.CreateAuthCode(ctx(t), c4), "create code 4")
+	g4 := grantFor(c4)
+	rt4 := refreshFor("rt4", g4)
+	mustIs(t, s.RedeemAuthCode(ctx(t), store.CodeRedemption{CodeHash: "code-4", Now: base, Grant: g4, RefreshToken: &rt4}),
+		store.ErrUserDisabled, "redeem a code of a disabled user")
+	got, err := s.GetAuthCode(ctx(t), "code-4")
+	mustNil(t, err, "get code 4")
+	mustEqual(t, got.RedeemedAt, time.Time{}, "redeemed_at of a refused redemption")
+	_, err = s.GetGrant(ctx(t), "g4")
+	mustIs(t, err, store.ErrNotFound, "grant of a refused redemption")
+	_, err = s.GetRefreshToken(ctx(t), "rt4")
+	mustIs(t, err, store.ErrNotFound, "refresh token of a refused redemption")
+
+	_, err = s.DisableUser(ctx(t), "no-such-user", at, "user disabled")
+	mustIs(t, err, store.ErrNotFound, "disable an unknown user")
+}
+
 func testGrants(t *testing.T, s store.Store) {
 	seed(t, s)
 	mustNil(t, s.CreateUser(ctx(t), newUser("u2")), "create user 2")
@@ -685,6 +737,66 @@ func testConcurrentCodeRedemption(t *testing.T, s store.Store) {
 	}
 	mustEqual(t, wins.Load(), int64(1), "winning redemptions")
 	mustEqual(t, replays.Load(), int64(n-1), "refused redemptions")
+}
+
+// testDisableUserDuringRedemptions races DisableUser against redemptions of
+// many codes of the user: whatever the interleaving, no active grant of the
+// user may remain, and every redemption either won (its grant then revoked)
+// or was refused as disabled.
+func testDisableUserDuringRedemptions(t *testing.T, s store.Store) {
+	seed(t, s)
+	const n = 32
+	codes := make([]store.AuthCode, n)
+	for i := range codes {
+		codes[i] = newCode(fmt.Sprintf("race-code-%d", i), fmt.Sprintf("race-g%d", i))
+		mustNil(t, s.CreateAuthCode(ctx(t), codes[i]), "create code")
+	}
+	var (
+		wins, refused atomic.Int64
+		wg            sync.WaitGroup
+		start         = make(chan struct{})
+	)
+	errs := make(chan error, n+1)
+	for i := range codes {
+		wg.Go(func() {
+			<-start
+			g := grantFor(codes[i])
+			rt := refreshFor(fmt.Sprintf("race-rt-%d", i), g)
+			err := s.RedeemAuthCode(ctx(t), store.CodeRedemption{CodeHash: codes[i].Hash, Now: base, Grant: g, RefreshToken: &rt})
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case errors.Is(err, store.ErrUserDisabled):
+				refused.Add(1)
+			default:
+				errs <- err
+			}
+		})
+	}
+	var revoked int64
+	wg.Go(func() {
+		<-start
+		var err error
+		if revoked, err = s.DisableUser(ctx(t), "u1", base.Add(time.Minute), "user disabled"); err != nil {
+			errs <- err
+		}
+	})
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("unexpected error: %v", err)
+	}
+	mustEqual(t, wins.Load()+refused.Load(), int64(n), "redemptions answered")
+	mustEqual(t, revoked, wins.Load(), "grants revoked by DisableUser")
+	grants, err := s.ListGrants(ctx(t), store.GrantFilter{UserID: "u1", IncludeDead: true})
+	mustNil(t, err, "list grants")
+	for _, g := range grants {
+		if g.RevokedAt.IsZero() {
+			t.Errorf("grant %s of the disabled user is active", g.ID)
+		}
+	}
+	mustEqual(t, int64(len(grants)), wins.Load(), "grants created")
 }
 
 func testConcurrentKeyUpdates(t *testing.T, s store.Store) {
