@@ -93,6 +93,37 @@ func newTraffic(t *testing.T, st store.TrafficStore, clk *clock, cfg observe.Tra
 	return tr
 }
 
+// TestTrafficPercentilesOfFastRoutes: discovery and the JWKS answer in well
+// under 250 µs, and their percentiles must say so rather than read the
+// midpoint of one coarse first bin.
+func TestTrafficPercentilesOfFastRoutes(t *testing.T) {
+	st := openStore(t)
+	start := time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)
+	clk := &clock{t: start}
+	tr := newTraffic(t, st, clk, observe.TrafficConfig{Resolution: time.Minute, Span: time.Hour})
+	for i := range 100 {
+		d := 60 * time.Microsecond // 99 fast answers and one slower
+		if i == 99 {
+			d = 180 * time.Microsecond
+		}
+		tr.Sink(&observe.Record{Time: start.Add(time.Duration(i) * time.Second / 2), Route: "jwks", Duration: d, Status: 200})
+	}
+	if err := tr.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := tr.Series(t.Context(), start, start.Add(time.Minute), time.Minute)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("series = %+v, %v", got, err)
+	}
+	total := got[0].Total
+	if total.P50 < 50*time.Microsecond || total.P50 > 100*time.Microsecond || total.P95 > 100*time.Microsecond {
+		t.Errorf("p50 %v, p95 %v; want both in the 50-100 µs bin", total.P50, total.P95)
+	}
+	if total.P99 > 200*time.Microsecond {
+		t.Errorf("p99 %v; want at most 200 µs", total.P99)
+	}
+}
+
 // TestTrafficSeriesAndPercentiles: two replicas count into one store; the
 // series either of them reads holds the traffic of both.
 func TestTrafficSeriesAndPercentiles(t *testing.T) {
