@@ -132,9 +132,11 @@ func New(cfg Config) (*Admin, error) {
 	mux.HandleFunc("GET /api/v1/keys", a.api(a.apiKeys))
 	// Go's profiler, for the engineer chasing a slow or busy server; like
 	// the API it takes the admin token (profiles show code paths and
-	// timings, not request data).
+	// timings, not request data). Not cmdline: --db may hold a password.
+	mux.HandleFunc("GET /debug/pprof/cmdline", a.api(func(w http.ResponseWriter, r *http.Request) {
+		writeJSONError(w, http.StatusNotFound, "not_found", "the command line is not served: it may hold the database password")
+	}))
 	mux.HandleFunc("GET /debug/pprof/", a.api(pprof.Index))
-	mux.HandleFunc("GET /debug/pprof/cmdline", a.api(pprof.Cmdline))
 	mux.HandleFunc("GET /debug/pprof/profile", a.api(pprof.Profile))
 	mux.HandleFunc("GET /debug/pprof/symbol", a.api(pprof.Symbol))
 	mux.HandleFunc("GET /debug/pprof/trace", a.api(pprof.Trace))

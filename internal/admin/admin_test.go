@@ -182,6 +182,17 @@ func TestProfilerTakesTheToken(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "heap profile") {
 		t.Errorf("/debug/pprof/heap with the token = %d:\n%.200s", resp.StatusCode, body)
 	}
+	// The command line may carry a postgres:// URL with its password.
+	req, _ = http.NewRequest(http.MethodGet, r.admin.URL+"/debug/pprof/cmdline", nil)
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("/debug/pprof/cmdline = %d; want 404", resp.StatusCode)
+	}
 }
 
 func TestAPIRefusesBadFilters(t *testing.T) {

@@ -1,15 +1,19 @@
 package oauth_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fdxd/fdxd/internal/server/servertest"
+	"github.com/fdxd/fdxd/internal/store"
+	"github.com/fdxd/fdxd/internal/store/sqlite"
 )
 
 // tokens runs a sign-in with scope and returns the token response.
@@ -215,5 +219,38 @@ func TestDisablingAUserRefusesTheirTokens(t *testing.T) {
 	resp, body = s.PostForm("/token", exchangeForm(code), servertest.ClientID, servertest.ClientSecret)
 	if resp.StatusCode != 400 || !strings.Contains(string(body), "disabled") {
 		t.Fatalf("code of a disabled user: %d %s", resp.StatusCode, body)
+	}
+}
+
+// disablingBeforeRedemption is a store on which the user is disabled between
+// the code exchange's own check of the user and its redemption: the race
+// DisableUser and RedeemAuthCode settle in the database.
+type disablingBeforeRedemption struct {
+	store.Store
+}
+
+func (d disablingBeforeRedemption) RedeemAuthCode(ctx context.Context, r store.CodeRedemption) error {
+	if _, err := d.DisableUser(ctx, r.Grant.UserID, r.Now, "user disabled"); err != nil {
+		return err
+	}
+	return d.Store.RedeemAuthCode(ctx, r)
+}
+
+func TestCodeExchangeLosingTheRaceWithDisableUser(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "fdxd.db")
+	st, err := sqlite.Open(t.Context(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s := servertest.StartWithStore(t, disablingBeforeRedemption{st}, dbPath, servertest.Options{})
+	code, _ := s.Authorize(url.Values{"scope": {"openid offline_access"}})
+	resp, body := s.PostForm("/token", exchangeForm(code), servertest.ClientID, servertest.ClientSecret)
+	if resp.StatusCode != 400 || !strings.Contains(string(body), `"invalid_grant"`) || !strings.Contains(string(body), "disabled") {
+		t.Fatalf("code exchange for a user disabled before the redemption committed: %d %s; want 400 invalid_grant", resp.StatusCode, body)
+	}
+	grants, err := st.ListGrants(t.Context(), store.GrantFilter{UserID: s.User.ID, IncludeDead: true})
+	if err != nil || len(grants) != 0 {
+		t.Fatalf("grants after the refused exchange: %+v, %v; want none", grants, err)
 	}
 }

@@ -236,26 +236,12 @@ func (s *Store) ListTransactions(ctx context.Context, q store.TransactionQuery) 
 	}
 	defer rows.Close()
 	out := make([]store.Transaction, 0, min(q.Limit, 1000))
-	// The bodies are copied out of the driver's buffer into one arena rather
-	// than one allocation each: a page is a hundred or more of them.
-	var (
-		arena []byte
-		body  sql.RawBytes
-	)
 	for rows.Next() {
 		t := store.Transaction{AccountID: q.AccountID}
 		var at int64
-		if err := rows.Scan(&at, &t.ID, &body); err != nil {
+		if err := rows.Scan(&at, &t.ID, &t.Body); err != nil {
 			return nil, translate("list transactions", err)
 		}
-		if cap(arena)-len(arena) < len(body) {
-			// Sized from this body for the rows still to come, a quarter over.
-			rest := max(cap(out)-len(out), 1)
-			arena = make([]byte, 0, len(body)*rest+len(body)*rest/4)
-		}
-		start := len(arena)
-		arena = append(arena, body...)
-		t.Body = arena[start:len(arena):len(arena)]
 		t.At = fromMicros(at)
 		out = append(out, t)
 	}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/fdxd/fdxd/internal/store"
@@ -88,6 +89,10 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 }
 
 func (s *Store) DisableUser(ctx context.Context, id string, at time.Time, reason string) (int64, error) {
+	if at.IsZero() {
+		// 0 means "not revoked" here: the grants would stay live.
+		return 0, errors.New("sqlite: disable user: time not set")
+	}
 	var revoked int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET disabled = 1, updated_at = ? WHERE id = ?`, micros(at), id)

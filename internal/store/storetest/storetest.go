@@ -464,6 +464,12 @@ func testDisableUser(t *testing.T, s store.Store) {
 
 	_, err = s.DisableUser(ctx(t), "no-such-user", at, "user disabled")
 	mustIs(t, err, store.ErrNotFound, "disable an unknown user")
+	if _, err := s.DisableUser(ctx(t), "u2", time.Time{}, "user disabled"); err == nil {
+		t.Error("DisableUser without a time succeeded")
+	}
+	g3, err = s.GetGrant(ctx(t), "g3")
+	mustNil(t, err, "get g3")
+	mustEqual(t, g3.RevokedAt, time.Time{}, "u2's grant after a refused DisableUser")
 }
 
 func testGrants(t *testing.T, s store.Store) {
