@@ -274,7 +274,26 @@ func migrationVersion(name string) (int, error) {
 
 // tx runs fn in a READ COMMITTED transaction and commits when fn returns nil.
 func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, fn)
+	for attempt := 1; ; attempt++ {
+		err := pgx.BeginFunc(ctx, s.pool, fn)
+		if err == nil || attempt == txAttempts || !retryable(err) {
+			return err
+		}
+	}
+}
+
+// txAttempts is how many times tx runs a transaction that PostgreSQL
+// aborted as a deadlock victim or for a serialization failure.
+const txAttempts = 3
+
+// retryable reports an abort that rolled the whole transaction back and
+// that running it again can get past: a deadlock (two writers locking rows
+// in opposite orders, as garbage collection and DisableUser can) or a
+// serialization failure. Every fn given to tx assigns, rather than
+// accumulates, what it reports, so a second run reports only itself.
+func retryable(err error) bool {
+	pgErr, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 // fail translates err like translate and, when it shows that the server

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/fdxd/fdxd/internal/store"
+	"github.com/fdxd/fdxd/internal/store/postgres/pgtest"
 )
 
 func TestTranslate(t *testing.T) {
@@ -139,5 +142,62 @@ func TestTimestampEncoding(t *testing.T) {
 	back = time.Now()
 	if err := scanTime(&back).ScanTimestamptz(ts(time.Time{})); err != nil || !back.IsZero() {
 		t.Errorf("scanned NULL as %v, %v; want the zero time", back, err)
+	}
+}
+
+// TestTxRetriesADeadlockVictim: two transactions lock two rows in opposite
+// orders; PostgreSQL aborts one as the deadlock victim, and tx runs it again,
+// so both commit.
+func TestTxRetriesADeadlockVictim(t *testing.T) {
+	s, err := Open(t.Context(), pgtest.NewDatabase(t), Options{MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	for _, name := range []string{"deadlock-a", "deadlock-b"} {
+		if err := s.SetSetting(t.Context(), name, "0"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var (
+		runs     atomic.Int32
+		bothHeld sync.WaitGroup
+		wg       sync.WaitGroup
+	)
+	bothHeld.Add(2)
+	errs := make([]error, 2)
+	for i, order := range [][2]string{{"deadlock-a", "deadlock-b"}, {"deadlock-b", "deadlock-a"}} {
+		wg.Go(func() {
+			first := true
+			errs[i] = s.tx(t.Context(), func(tx pgx.Tx) error {
+				runs.Add(1)
+				for j, name := range order {
+					if _, err := tx.Exec(t.Context(), `UPDATE settings SET value = value || 'x' WHERE name = $1`, name); err != nil {
+						return err
+					}
+					if j == 0 && first {
+						// Both hold their first row before either asks for its second.
+						first = false
+						bothHeld.Done()
+						bothHeld.Wait()
+					}
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("transaction %d: %v", i, err)
+		}
+	}
+	if n := runs.Load(); n != 3 {
+		t.Errorf("fn ran %d times; want 3 (the deadlock victim twice)", n)
+	}
+	for _, name := range []string{"deadlock-a", "deadlock-b"} {
+		if v, err := s.GetSetting(t.Context(), name); err != nil || v != "0xx" {
+			t.Errorf("setting %s = %q, %v; want 0xx (each transaction applied once)", name, v, err)
+		}
 	}
 }

@@ -227,6 +227,7 @@ func (s *Store) OpenCountedIssue(ctx context.Context, iss store.Issue, q store.A
 func (s *Store) DeleteTraffic(ctx context.Context, r store.TrafficRetention) (int64, error) {
 	var deleted int64
 	err := s.tx(ctx, func(tx pgx.Tx) error {
+		deleted = 0 // a retried run counts afresh
 		for _, d := range []struct {
 			table  string
 			before time.Time
