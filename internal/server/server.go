@@ -316,9 +316,10 @@ func (s *Server) Serve(ctx context.Context, ls Listeners, drain time.Duration) e
 
 	errc := make(chan error, len(all))
 	for _, a := range all {
-		go func() { errc <- fmt.Errorf("server: %s listener: %w", a.name, a.srv.Serve(a.l)) }()
+		// Logged before serving starts, so that it precedes every request's line.
 		s.cfg.Logger.Info("serving", "event", "server.started", "listener", a.name, "addr", a.l.Addr().String(),
 			"issuer", s.cfg.Issuer, "tls", s.tlsConfig != nil, "mutual_tls", s.cfg.ClientCAFile != "", "replica", s.ReplicaID())
+		go func() { errc <- fmt.Errorf("server: %s listener: %w", a.name, a.srv.Serve(a.l)) }()
 	}
 	var serveErr error
 	select {
