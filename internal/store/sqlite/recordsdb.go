@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -35,25 +33,17 @@ func RecordsPath(path string) string {
 // openRecords opens (creating when absent) the records database at path
 // and brings its schema up to date.
 func openRecords(ctx context.Context, path string) (*recordsDB, error) {
-	base := "file:" + (&url.URL{Path: path}).EscapedPath()
-	params := url.Values{}
-	params.Add("_pragma", "busy_timeout("+strconv.FormatInt(busyTimeout.Milliseconds(), 10)+")")
-	params.Add("_pragma", "journal_mode(WAL)")
-	params.Add("_pragma", "synchronous(NORMAL)")
-	write, err := sql.Open("sqlite", base+"?"+params.Encode()+"&_txlock=immediate")
+	writeDSN, readDSN := dsns(path)
+	write, err := openWriter(path, writeDSN)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, err
 	}
-	write.SetMaxOpenConns(1)
-	write.SetMaxIdleConns(1)
-	write.SetConnMaxLifetime(0)
-	write.SetConnMaxIdleTime(0)
 	r := &recordsDB{write: write}
 	if err := r.migrate(ctx); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
-	read, err := sql.Open("sqlite", base+"?"+params.Encode()+"&_pragma=query_only(1)")
+	read, err := sql.Open("sqlite", readDSN)
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)

@@ -63,23 +63,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
-	base := "file:" + (&url.URL{Path: path}).EscapedPath()
-	params := url.Values{}
-	params.Add("_pragma", "busy_timeout("+strconv.FormatInt(busyTimeout.Milliseconds(), 10)+")")
-	params.Add("_pragma", "journal_mode(WAL)")
-	params.Add("_pragma", "synchronous(NORMAL)")
-	params.Add("_pragma", "foreign_keys(1)")
-	writeDSN := base + "?" + params.Encode() + "&_txlock=immediate"
-	readDSN := base + "?" + params.Encode() + "&_pragma=query_only(1)"
-
-	write, err := sql.Open("sqlite", writeDSN)
+	writeDSN, readDSN := dsns(path, "foreign_keys(1)")
+	write, err := openWriter(path, writeDSN)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, err
 	}
-	write.SetMaxOpenConns(1)
-	write.SetMaxIdleConns(1)
-	write.SetConnMaxLifetime(0)
-	write.SetConnMaxIdleTime(0)
 
 	s := &Store{write: write}
 	// The writer creates the file and switches it to WAL before any reader
@@ -119,6 +107,34 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// dsns are the writer's and the readers' data source names for the file
+// at path: WAL, a busy timeout, and the given extra pragmas; the writer
+// begins IMMEDIATE transactions, the readers are query-only.
+func dsns(path string, pragmas ...string) (write, read string) {
+	params := url.Values{}
+	params.Add("_pragma", "busy_timeout("+strconv.FormatInt(busyTimeout.Milliseconds(), 10)+")")
+	params.Add("_pragma", "journal_mode(WAL)")
+	params.Add("_pragma", "synchronous(NORMAL)")
+	for _, p := range pragmas {
+		params.Add("_pragma", p)
+	}
+	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + params.Encode()
+	return base + "&_txlock=immediate", base + "&_pragma=query_only(1)"
+}
+
+// openWriter opens the one connection that writes the file at path.
+func openWriter(path, dsn string) (*sql.DB, error) {
+	write, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	return write, nil
 }
 
 // prepared returns the cached prepared statement for q on the read pool.
