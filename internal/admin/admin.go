@@ -200,8 +200,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		http.Error(w, "internal error encoding the answer", http.StatusInternalServerError)
 		return
 	}
+	writeBuffered(w, status, "application/json", &buf)
+}
+
+// writeBuffered sends a body rendered in full beforehand (so that a
+// rendering failure can still be a clean 500), never to be cached.
+func writeBuffered(w http.ResponseWriter, status int, contentType string, buf *bytes.Buffer) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 )
 
@@ -112,12 +111,7 @@ func (p *pages) renderPart(w http.ResponseWriter, status int, name, part string,
 		http.Error(w, "internal error rendering the page", http.StatusInternalServerError)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	writeBuffered(w, status, "text/html; charset=utf-8", &buf)
 }
 
 type errorView struct {
