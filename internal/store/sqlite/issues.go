@@ -33,6 +33,13 @@ func issueArgs(i store.Issue) []any {
 }
 
 func (s *Store) OpenIssue(ctx context.Context, iss store.Issue) (store.Issue, bool, error) {
+	return s.openIssue(ctx, "open issue", iss, nil)
+}
+
+// openIssue returns the open issue with iss's key or, when there is none,
+// inserts iss, first filling it with count when count is not nil; all in
+// one write transaction.
+func (s *Store) openIssue(ctx context.Context, op string, iss store.Issue, count func(*sql.Tx, *store.Issue) error) (store.Issue, bool, error) {
 	if !iss.ResolvedAt.IsZero() {
 		return store.Issue{}, false, errors.New("sqlite: open issue: a new issue cannot be resolved already")
 	}
@@ -50,6 +57,11 @@ func (s *Store) OpenIssue(ctx context.Context, iss store.Issue) (store.Issue, bo
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
+		if count != nil {
+			if err := count(tx, &iss); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO issues (`+issueColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, issueArgs(iss)...); err != nil {
 			return err
@@ -58,7 +70,7 @@ func (s *Store) OpenIssue(ctx context.Context, iss store.Issue) (store.Issue, bo
 		return nil
 	})
 	if err != nil {
-		return store.Issue{}, false, translate("open issue", err)
+		return store.Issue{}, false, translate(op, err)
 	}
 	return got, created, nil
 }

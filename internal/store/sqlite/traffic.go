@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"strings"
 	"time"
 
@@ -166,42 +165,14 @@ func (s *Store) SumTrafficCounts(ctx context.Context, q store.TrafficQuery) ([]s
 // OpenCountedIssue reads the sums and inserts the issue in one write
 // transaction, which no AddTraffic can interleave with.
 func (s *Store) OpenCountedIssue(ctx context.Context, iss store.Issue, q store.AlertCountQuery) (store.Issue, bool, error) {
-	if !iss.ResolvedAt.IsZero() {
-		return store.Issue{}, false, errors.New("sqlite: open issue: a new issue cannot be resolved already")
-	}
 	if err := q.Validate(); err != nil {
 		return store.Issue{}, false, err
 	}
-	var (
-		got     store.Issue
-		created bool
-	)
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		existing, err := scanIssue(tx.QueryRowContext(ctx, `SELECT `+issueColumns+` FROM issues
-			WHERE issue_key = ? AND resolved_at = 0`, iss.Key))
-		switch {
-		case err == nil:
-			got = existing
-			return nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
-		}
+	return s.openIssue(ctx, "open counted issue", iss, func(tx *sql.Tx, iss *store.Issue) error {
 		where, args := alertFilter(q)
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(failures), 0), coalesce(sum(requests), 0)
-			FROM alert_buckets WHERE `+where, args...).Scan(&iss.Failures, &iss.Requests); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO issues (`+issueColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, issueArgs(iss)...); err != nil {
-			return err
-		}
-		got, created = iss, true
-		return nil
+		return tx.QueryRowContext(ctx, `SELECT coalesce(sum(failures), 0), coalesce(sum(requests), 0)
+			FROM alert_buckets WHERE `+where, args...).Scan(&iss.Failures, &iss.Requests)
 	})
-	if err != nil {
-		return store.Issue{}, false, translate("open counted issue", err)
-	}
-	return got, created, nil
 }
 
 func (s *Store) DeleteTraffic(ctx context.Context, r store.TrafficRetention) (int64, error) {
